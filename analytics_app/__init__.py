@@ -1,0 +1,36 @@
+"""Self-hosted product analytics: event ingest, reports, exports and a dashboard."""
+
+import os
+from pathlib import Path
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+__version__ = "0.1.0"
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(env=None):
+    """Create the app from the process environment, ``env`` overriding variables in it."""
+    from . import api, auth, cli, errors, ingest, ratelimit, redis_store, request_id
+    from .config import load_config
+    from .extensions import db, migrate
+
+    app = Flask(__name__, static_folder=ROOT / "static", template_folder=ROOT / "templates")
+    app.config.update(load_config({**os.environ, **(env or {})}, app.instance_path))
+    if app.config["PROXY_FIX_HOPS"]:
+        hops = app.config["PROXY_FIX_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    request_id.init_app(app)
+    auth.init_app(app)
+    redis_store.init_app(app)
+    ratelimit.init_app(app)
+    ingest.init_app(app)
+    api.init_app(app)
+    errors.init_app(app)  # after api: replaces flask-smorest's own HTTPException handler
+    cli.init_app(app)
+    return app

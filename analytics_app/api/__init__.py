@@ -1,0 +1,30 @@
+"""The JSON API under /api/analytics, documented by flask-smorest."""
+
+from ..extensions import api
+from . import health, ingest, schemas
+
+
+def init_app(app):
+    """Register the API blueprints, the OpenAPI document and Swagger UI."""
+    app.config.update(
+        API_TITLE="Analytics API",
+        API_VERSION="1.0",
+        OPENAPI_VERSION="3.1.0",
+        OPENAPI_URL_PREFIX="/api/analytics",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        # Served from our own static folder: the docs work with no internet.
+        OPENAPI_SWAGGER_UI_URL="/static/vendor/swagger-ui/",
+        API_SPEC_OPTIONS={
+            "components": {
+                "securitySchemes": {
+                    "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+                }
+            },
+        },
+    )
+    api.init_app(app)
+    schemas.register(api.spec)
+    api.register_blueprint(ingest.blp)
+    api.register_blueprint(health.blp)
+    ingest.register_alias(app)

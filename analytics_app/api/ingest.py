@@ -1,0 +1,90 @@
+"""POST /ingest: the event intake, also served on a neutral path that ad blockers let through."""
+
+from flask import request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from ..auth import current_subject, require_token
+from ..extensions import cors
+from ..ingest.service import Caller, ingest
+from ..ratelimit import check_rate_limit
+from ..request_id import current_request_id
+from .docs import BEARER, error_responses
+from .schemas import IngestResultSchema
+
+blp = Blueprint(
+    "ingest", __name__, url_prefix="/api/analytics", description="Send user-behaviour events."
+)
+
+_EVENT = {"$ref": "#/components/schemas/Event"}
+REQUEST_BODY = {
+    "required": True,
+    "description": (
+        "One event, or an array of 1..MAX_BATCH_SIZE events stored all or nothing. "
+        "May be sent with Content-Encoding: gzip."
+    ),
+    "content": {
+        "application/json": {
+            "schema": {"oneOf": [{"type": "array", "items": _EVENT, "minItems": 1}, _EVENT]}
+        }
+    },
+}
+SENT_AT = {
+    "in": "header",
+    "name": "X-Sent-At",
+    "required": False,
+    "description": "When the client sent the batch (RFC 3339); corrects its clock skew.",
+    "schema": {"type": "string", "format": "date-time"},
+}
+
+
+@blp.route("/ingest")
+class Ingest(MethodView):
+    @blp.doc(security=BEARER, requestBody=REQUEST_BODY, parameters=[SENT_AT])
+    @blp.response(200, IngestResultSchema)
+    @error_responses(blp, 400, 401, 413, 415, 422, 429, 503)
+    @require_token()
+    def post(self):
+        """Store a batch of events, all or nothing; retries are deduplicated by event id."""
+        subject = current_subject()
+        check_rate_limit(subject)
+        caller = Caller(
+            request_id=current_request_id(),
+            subject=subject,
+            remote_addr=request.remote_addr,
+            user_agent=request.user_agent.string[:255] or None,
+        )
+        stored, duplicates = ingest(request, caller)
+        return {"ingested": stored, "duplicates": duplicates}
+
+
+def register_alias(app):
+    """Serve ingest on INGEST_ALIAS_PATH too, and let browsers post to both from any origin."""
+    paths = ["/api/analytics/ingest"]
+    alias = app.config["INGEST_ALIAS_PATH"]
+    if alias:
+        app.add_url_rule(
+            alias,
+            endpoint="ingest_alias",
+            view_func=app.view_functions["ingest.Ingest"],
+            methods=["POST"],
+        )
+        paths.append(alias)
+    cors.init_app(
+        app,
+        resources={
+            f"^({'|'.join(paths)})$": {
+                "origins": list(app.config["CORS_ORIGINS"]),
+                "methods": ["POST"],
+                "allow_headers": [
+                    "Authorization",
+                    "Content-Type",
+                    "Content-Encoding",
+                    "X-Sent-At",
+                    "X-Request-ID",
+                ],
+                "expose_headers": ["Retry-After", "X-Request-ID"],
+                "max_age": 86400,
+            }
+        },
+    )

@@ -1,0 +1,88 @@
+"""Bearer-token authentication and scopes, on flask-jwt-extended.
+
+Tokens from any standard JWT library work: ``sub`` and ``exp`` are required, scopes come from
+``scope`` (space-separated) or ``scopes`` (a list), and only the configured algorithm is
+accepted. Every failure answers 401 (flask-jwt-extended would say 422 for some) in the one
+error envelope; a valid token without the needed scope gets 403.
+"""
+
+from datetime import timedelta
+from functools import wraps
+
+from flask import current_app
+from flask_jwt_extended import create_access_token, get_jwt, verify_jwt_in_request
+
+from .errors import AuthenticationError, MissingScopeError, error_response
+from .extensions import jwt
+
+READ = "analytics:read"
+ADMIN = "analytics:admin"
+SCOPES = (READ, ADMIN)
+
+
+def token_scopes(claims):
+    """Return the set of scopes a decoded token grants."""
+    granted = set()
+    scope = claims.get("scope")
+    if isinstance(scope, str):
+        granted.update(scope.split())
+    scopes = claims.get("scopes")
+    if isinstance(scopes, list):
+        granted.update(item for item in scopes if isinstance(item, str))
+    if ADMIN in granted:
+        granted.add(READ)
+    return granted
+
+
+def require_token(scope=None):
+    """Require a valid bearer token, and ``scope`` when given (admin implies read)."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            verify_jwt_in_request()
+            if scope is not None and scope not in token_scopes(get_jwt()):
+                raise MissingScopeError(f"this endpoint needs the {scope!r} scope")
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def current_subject():
+    """Return the ``sub`` of the request's verified token."""
+    return get_jwt()["sub"]
+
+
+def mint_token(subject, scopes=(), ttl=timedelta(days=30)):
+    """Sign a token for a service or web app with the configured key."""
+    if current_app.config["JWT_ALGORITHM"] == "RS256" and not current_app.config.get(
+        "JWT_PRIVATE_KEY"
+    ):
+        raise AuthenticationError("minting RS256 tokens needs JWT_PRIVATE_KEY")
+    claims = {"scope": " ".join(scopes)} if scopes else {}
+    return create_access_token(identity=subject, additional_claims=claims, expires_delta=ttl)
+
+
+def _unauthorized(message):
+    return error_response(401, message, headers={"WWW-Authenticate": "Bearer"})
+
+
+def init_app(app):
+    """Pin the algorithm and answer every token failure with 401 in the error envelope."""
+    app.config.update(
+        JWT_TOKEN_LOCATION=["headers"],
+        JWT_DECODE_ALGORITHMS=[app.config["JWT_ALGORITHM"]],
+        JWT_IDENTITY_CLAIM="sub",
+    )
+    jwt.init_app(app)
+    jwt.unauthorized_loader(lambda reason: _unauthorized("missing bearer token"))
+    jwt.invalid_token_loader(lambda reason: _unauthorized(f"invalid token: {reason}"))
+    jwt.expired_token_loader(lambda header, data: _unauthorized("token has expired"))
+    jwt.token_verification_loader(lambda header, data: "exp" in data)
+    jwt.token_verification_failed_loader(
+        lambda header, data: _unauthorized("token has no expiry (exp claim)")
+    )
+    jwt.revoked_token_loader(lambda header, data: _unauthorized("token has been revoked"))
+    jwt.user_lookup_error_loader(lambda header, data: _unauthorized("unknown token subject"))

@@ -1,0 +1,163 @@
+"""Settings from the environment: names, defaults and validation in one place.
+
+Every variable is documented in the README's configuration table; keep the two in step.
+"""
+
+import secrets
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DEFAULT_EVENT_TYPES = (
+    "page_view",
+    "button_click",
+    "form_submit",
+    "video_play",
+    "course_complete",
+    "search_query",
+    "error_occurred",
+)
+
+# Secrets that appear in examples (the seed's README, our docs): never acceptable in production.
+KNOWN_EXAMPLE_SECRETS = frozenset(
+    {"", "your-jwt-secret-key", "change-me", "changeme", "secret", "dev", "development"}
+)
+MIN_SECRET_LENGTH = 32
+ENVIRONMENTS = ("development", "test", "production")
+
+
+class ConfigError(RuntimeError):
+    """The environment describes a configuration the service must not start with."""
+
+
+def _int(env, name, default, minimum=1):
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _bool(env, name, default=False):
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    lowered = raw.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def _list(env, name, default):
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return tuple(default)
+    return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
+def database_url(raw):
+    """Point plain PostgreSQL URLs at the psycopg 3 driver (SQLAlchemy defaults to psycopg2)."""
+    for prefix in ("postgres://", "postgresql://"):
+        if raw.startswith(prefix):
+            return "postgresql+psycopg://" + raw[len(prefix) :]
+    return raw
+
+
+def _jwt_secret(env, app_env, instance_path):
+    secret = env.get("JWT_SECRET_KEY", "")
+    if secret and secret not in KNOWN_EXAMPLE_SECRETS and len(secret) >= MIN_SECRET_LENGTH:
+        return secret
+    if app_env != "development":
+        raise ConfigError(
+            "JWT_SECRET_KEY is missing, an example value or shorter than "
+            f"{MIN_SECRET_LENGTH} characters; set a random secret "
+            '(python -c "import secrets; print(secrets.token_urlsafe(48))")'
+        )
+    if secret:
+        return secret
+    # Development only: a random secret kept in instance/, so tokens survive restarts.
+    path = Path(instance_path) / "jwt-secret"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _jwt_keys(env, algorithm):
+    if algorithm == "HS256":
+        return {}
+    if algorithm != "RS256":
+        raise ConfigError(f"JWT_ALGORITHM must be HS256 or RS256, got {algorithm!r}")
+    public_key = env.get("JWT_PUBLIC_KEY", "")
+    if not public_key:
+        raise ConfigError("JWT_ALGORITHM=RS256 needs JWT_PUBLIC_KEY (a PEM public key)")
+    return {"JWT_PUBLIC_KEY": public_key, "JWT_PRIVATE_KEY": env.get("JWT_PRIVATE_KEY", "")}
+
+
+def load_config(env, instance_path):
+    """Build the Flask config mapping from environment variables."""
+    app_env = env.get("APP_ENV", "development")
+    if app_env not in ENVIRONMENTS:
+        raise ConfigError(f"APP_ENV must be one of {', '.join(ENVIRONMENTS)}, got {app_env!r}")
+
+    report_tz = env.get("REPORT_TIMEZONE", "UTC")
+    try:
+        ZoneInfo(report_tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"REPORT_TIMEZONE is not an IANA time zone: {report_tz!r}") from None
+
+    allowed_types = _list(env, "ALLOWED_EVENT_TYPES", DEFAULT_EVENT_TYPES)
+    if not allowed_types:
+        raise ConfigError("ALLOWED_EVENT_TYPES must name at least one event type")
+
+    anonymize = _bool(env, "ANONYMIZE_USER_IDS")
+    anonymize_key = env.get("ANONYMIZE_KEY", "")
+    if anonymize and len(anonymize_key) < MIN_SECRET_LENGTH:
+        raise ConfigError(
+            f"ANONYMIZE_USER_IDS is on: set ANONYMIZE_KEY to a secret of at least "
+            f"{MIN_SECRET_LENGTH} characters (it keys the HMAC of user ids)"
+        )
+
+    default_db = "sqlite:///" + str(Path(instance_path) / "analytics.db")
+    algorithm = env.get("JWT_ALGORITHM", "HS256")
+    alias = env.get("INGEST_ALIAS_PATH", "/api/e").rstrip("/")
+    if alias and not alias.startswith("/"):
+        raise ConfigError(f"INGEST_ALIAS_PATH must start with '/', got {alias!r}")
+    max_body = _int(env, "MAX_BODY_BYTES", 5 * 1024 * 1024)
+
+    return {
+        "APP_ENV": app_env,
+        "TESTING": app_env == "test",
+        "SQLALCHEMY_DATABASE_URI": database_url(env.get("DATABASE_URL") or default_db),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": False},
+        "REDIS_URL": env.get("REDIS_URL") or None,
+        "JWT_SECRET_KEY": _jwt_secret(env, app_env, instance_path),
+        "JWT_ALGORITHM": algorithm,
+        **_jwt_keys(env, algorithm),
+        "MAX_BATCH_SIZE": _int(env, "MAX_BATCH_SIZE", 1000),
+        "MAX_BODY_BYTES": max_body,
+        # Werkzeug enforces this while reading, for Content-Length and chunked bodies alike.
+        "MAX_CONTENT_LENGTH": max_body,
+        "MAX_PAYLOAD_BYTES": _int(env, "MAX_PAYLOAD_BYTES", 32 * 1024),
+        "MAX_PAYLOAD_DEPTH": _int(env, "MAX_PAYLOAD_DEPTH", 32),
+        "RATE_LIMIT_PER_MINUTE": _int(env, "RATE_LIMIT_PER_MINUTE", 100),
+        "EVENT_RETENTION_DAYS": _int(env, "EVENT_RETENTION_DAYS", 90),
+        "METRICS_RETENTION_DAYS": _int(env, "METRICS_RETENTION_DAYS", 365),
+        "CLOCK_SKEW_TOLERANCE_SECONDS": _int(env, "CLOCK_SKEW_TOLERANCE_SECONDS", 3600, 0),
+        "ACCEPT_NAIVE_TIMESTAMPS": _bool(env, "ACCEPT_NAIVE_TIMESTAMPS", True),
+        "ALLOWED_EVENT_TYPES": frozenset(allowed_types),
+        "ANONYMIZE_USER_IDS": anonymize,
+        "ANONYMIZE_KEY": anonymize_key,
+        "INGEST_ALIAS_PATH": alias,
+        "CORS_ORIGINS": _list(env, "CORS_ORIGINS", ["*"]),
+        "PROXY_FIX_HOPS": _int(env, "PROXY_FIX_HOPS", 0, 0),
+        "REPORT_TIMEZONE": report_tz,
+        "LOG_LEVEL": env.get("LOG_LEVEL", "INFO").upper(),
+    }
