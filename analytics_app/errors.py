@@ -52,6 +52,11 @@ class BodyTooLargeError(AppError):
     message = "request body too large"
 
 
+class LengthRequiredError(AppError):
+    status = 411
+    message = "send a Content-Length or a chunked body"
+
+
 class BatchTooLargeError(AppError):
     status = 413
     message = "batch too large"

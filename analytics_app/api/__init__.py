@@ -1,7 +1,7 @@
 """The JSON API under /api/analytics, documented by flask-smorest."""
 
 from ..extensions import api
-from . import health, ingest, schemas
+from . import audit, health, ingest, schemas
 
 
 def init_app(app):
@@ -27,4 +27,5 @@ def init_app(app):
     schemas.register(api.spec)
     api.register_blueprint(ingest.blp)
     api.register_blueprint(health.blp)
+    api.register_blueprint(audit.blp)
     ingest.register_alias(app)

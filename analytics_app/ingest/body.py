@@ -2,17 +2,22 @@
 
 import zlib
 
-from werkzeug.exceptions import RequestEntityTooLarge
+from ..errors import (
+    BodyTooLargeError,
+    LengthRequiredError,
+    MalformedBodyError,
+    UnsupportedMediaTypeError,
+)
 
-from ..errors import BodyTooLargeError, MalformedBodyError, UnsupportedMediaTypeError
+READ_CHUNK = 64 * 1024
 
 
 def read_body(request, max_bytes):
     """Return the (decompressed) body bytes, refusing anything over ``max_bytes``.
 
-    Werkzeug stops reading past ``MAX_CONTENT_LENGTH`` (Content-Length or chunked), so an
-    oversized upload is never held whole; a gzip body is inflated at most ``max_bytes + 1``
-    bytes at a time, so a small bomb cannot exhaust the worker either.
+    An oversized upload is refused from its Content-Length, or (chunked) as soon as more than
+    ``max_bytes`` have arrived, so it is never held whole; a gzip body is inflated to at most
+    ``max_bytes + 1`` bytes, so a small bomb cannot exhaust the worker either.
     """
     if request.mimetype != "application/json":
         raise UnsupportedMediaTypeError()
@@ -22,13 +27,25 @@ def read_body(request, max_bytes):
     encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
     if encoding not in ("identity", "gzip"):
         raise UnsupportedMediaTypeError("Content-Encoding must be gzip or absent")
-    if request.content_length is not None and request.content_length > max_bytes:
-        raise BodyTooLargeError()
-    try:
-        body = request.get_data(cache=False)
-    except RequestEntityTooLarge:
-        raise BodyTooLargeError() from None
+    body = _read(request, max_bytes)
     return _gunzip(body, max_bytes) if encoding == "gzip" else body
+
+
+def _read(request, max_bytes):
+    if request.content_length is not None:
+        if request.content_length > max_bytes:
+            raise BodyTooLargeError()
+        return request.get_data(cache=False)
+    if not request.environ.get("wsgi.input_terminated"):
+        raise LengthRequiredError()
+    # Chunked: Werkzeug's own limit truncates such a stream silently, so count it here.
+    stream, chunks, size = request.environ["wsgi.input"], [], 0
+    while chunk := stream.read(min(READ_CHUNK, max_bytes + 1 - size)):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > max_bytes:
+            raise BodyTooLargeError()
+    return b"".join(chunks)
 
 
 def _gunzip(data, max_bytes):

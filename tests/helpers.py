@@ -1,0 +1,96 @@
+"""Test helpers: a live HTTP server, an HTTP client, PyJWT-made tokens, sample events."""
+
+import threading
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import jwt as pyjwt
+import requests
+from sqlalchemy import text
+from werkzeug.serving import make_server
+
+from analytics_app.extensions import db
+
+SECRET = "test-secret-" + "x" * 60
+
+
+class LiveServer:
+    """A real HTTP server (Werkzeug, threaded) serving an app on an ephemeral port."""
+
+    def __init__(self, app):
+        self.app = app
+        self._server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), daemon=True
+        )
+        self._thread.start()
+
+    def stop(self):
+        self._server.shutdown()
+        self._thread.join()
+
+
+class Client:
+    """requests, bound to a server's base URL and (by default) an ingest token."""
+
+    def __init__(self, url, token):
+        self.url = url
+        self.token = token
+        self.session = requests.Session()
+
+    def request(self, method, path, token=..., headers=None, **kwargs):
+        headers = dict(headers or {})
+        token = self.token if token is ... else token
+        if token is not None:
+            headers.setdefault("Authorization", f"Bearer {token}")
+        return self.session.request(method, self.url + path, headers=headers, timeout=30, **kwargs)
+
+    def get(self, path, **kwargs):
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path, **kwargs):
+        return self.request("POST", path, **kwargs)
+
+    def ingest(self, events, **kwargs):
+        return self.post("/api/analytics/ingest", json=events, **kwargs)
+
+
+def make_token(
+    sub=None, scope=None, *, expires_in=timedelta(hours=1), key=SECRET, algorithm="HS256", **claims
+):
+    """Sign a token with PyJWT, as any third-party service would."""
+    now = datetime.now(UTC)
+    payload = {"sub": sub or f"svc-{uuid.uuid4().hex[:8]}", "iat": now, **claims}
+    if expires_in is not None:
+        payload["exp"] = now + expires_in
+    if scope is not None:
+        payload["scope"] = scope
+    return pyjwt.encode(payload, key, algorithm=algorithm)
+
+
+def make_event(**overrides):
+    """A valid event, close to now, with a fresh client id."""
+    event = {
+        "id": str(uuid.uuid4()),
+        "ts": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        "user_id": "user-123",
+        "type": "page_view",
+        "src": "web_app",
+        "payload": {"page": "/dashboard", "session_id": "sess-456"},
+    }
+    event.update(overrides)
+    return {key: value for key, value in event.items() if value is not ...}
+
+
+def query(app, sql, **params):
+    """Run a read query against the app's database; return all rows."""
+    with app.app_context():
+        try:
+            return db.session.execute(text(sql), params).all()
+        finally:
+            db.session.remove()
+
+
+def count_events(app):
+    return query(app, "SELECT count(*) FROM events")[0][0]

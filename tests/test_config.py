@@ -1,0 +1,99 @@
+"""Settings from the environment: defaults, validation, and refusing unsafe production."""
+
+import pytest
+
+from analytics_app import create_app
+from analytics_app.config import ConfigError, database_url, load_config
+
+GOOD_SECRET = "s" * 48
+
+
+def config(tmp_path, **env):
+    return load_config(env, tmp_path)
+
+
+def test_defaults_run_on_embedded_sqlite_in_development(tmp_path):
+    settings = config(tmp_path)
+    assert settings["APP_ENV"] == "development"
+    assert settings["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path}/analytics.db"
+    assert settings["REDIS_URL"] is None
+    assert settings["MAX_BATCH_SIZE"] == 1000
+    assert settings["RATE_LIMIT_PER_MINUTE"] == 100
+    assert settings["EVENT_RETENTION_DAYS"] == 90
+    assert settings["METRICS_RETENTION_DAYS"] == 365
+    assert "page_view" in settings["ALLOWED_EVENT_TYPES"]
+
+
+def test_development_keeps_a_generated_secret_across_restarts(tmp_path):
+    first = config(tmp_path)["JWT_SECRET_KEY"]
+    assert len(first) >= 32
+    assert config(tmp_path)["JWT_SECRET_KEY"] == first
+    assert (tmp_path / "jwt-secret").stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize("secret", [None, "", "your-jwt-secret-key", "change-me", "short-secret"])
+@pytest.mark.parametrize("app_env", ["production", "test"])
+def test_outside_development_a_missing_or_default_secret_refuses_to_start(
+    tmp_path, monkeypatch, secret, app_env
+):
+    env = {"APP_ENV": app_env}
+    if secret is not None:
+        env["JWT_SECRET_KEY"] = secret
+    with pytest.raises(ConfigError, match="JWT_SECRET_KEY"):
+        config(tmp_path, **env)
+    monkeypatch.delenv("JWT_SECRET_KEY", raising=False)
+    with pytest.raises(ConfigError):
+        create_app(env)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("MAX_BATCH_SIZE", "lots", "integer"),
+        ("MAX_BATCH_SIZE", "0", "at least 1"),
+        ("RATE_LIMIT_PER_MINUTE", "-5", "at least 1"),
+        ("ANONYMIZE_USER_IDS", "maybe", "true or false"),
+        ("REPORT_TIMEZONE", "Mars/Olympus", "IANA"),
+        ("APP_ENV", "staging", "APP_ENV"),
+        ("JWT_ALGORITHM", "none", "HS256 or RS256"),
+        ("JWT_ALGORITHM", "RS256", "JWT_PUBLIC_KEY"),
+        ("ALLOWED_EVENT_TYPES", " , ", "at least one"),
+        ("INGEST_ALIAS_PATH", "collect", "start with"),
+    ],
+)
+def test_bad_values_are_refused_with_their_name(tmp_path, name, value, message):
+    env = {"APP_ENV": "production", "JWT_SECRET_KEY": GOOD_SECRET, name: value}
+    with pytest.raises(ConfigError, match=message):
+        config(tmp_path, **env)
+
+
+def test_anonymisation_needs_a_key(tmp_path):
+    with pytest.raises(ConfigError, match="ANONYMIZE_KEY"):
+        config(tmp_path, ANONYMIZE_USER_IDS="true")
+    assert config(tmp_path, ANONYMIZE_USER_IDS="on", ANONYMIZE_KEY="k" * 32)["ANONYMIZE_USER_IDS"]
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("postgresql://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("postgres://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("postgresql+psycopg://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("sqlite:////tmp/x.db", "sqlite:////tmp/x.db"),
+    ],
+)
+def test_postgresql_urls_use_psycopg_3(given, expected):
+    assert database_url(given) == expected
+
+
+def test_the_factory_connects_to_nothing(tmp_path):
+    """Creating the app with unreachable servers succeeds: connections are made on use."""
+    app = create_app(
+        {
+            "APP_ENV": "production",
+            "JWT_SECRET_KEY": GOOD_SECRET,
+            "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none",
+            "REDIS_URL": "redis://127.0.0.1:1/0",
+        }
+    )
+    assert app.config["APP_ENV"] == "production"

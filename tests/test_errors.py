@@ -1,0 +1,77 @@
+"""One JSON error envelope for every failure, wherever it is raised."""
+
+import pytest
+
+from helpers import Client, count_events, make_event, make_token
+
+
+def assert_envelope(response, status):
+    assert response.status_code == status
+    assert response.headers["Content-Type"] == "application/json"
+    body = response.json()
+    assert body["code"] == status
+    assert body["status"] and body["message"]
+    assert "Traceback" not in response.text
+    return body
+
+
+def test_unknown_path_is_a_json_404(client):
+    assert_envelope(client.get("/api/analytics/nope"), 404)
+    assert_envelope(client.get("/nope.html"), 404)
+
+
+def test_wrong_method_is_a_json_405_with_allow(client):
+    response = client.get("/api/analytics/ingest")
+    assert_envelope(response, 405)
+    assert "POST" in response.headers["Allow"]
+
+
+def test_unexpected_exception_is_a_json_500_without_details(make_app, serve):
+    app = make_app()
+
+    def explode():
+        raise RuntimeError("secret internal detail")
+
+    app.add_url_rule("/boom", view_func=explode)
+    response = Client(serve(app).url, None).get("/boom")
+    body = assert_envelope(response, 500)
+    assert "secret internal detail" not in response.text
+    assert body["message"] == "internal server error"
+
+
+def test_error_raised_before_the_view_uses_the_envelope(make_app, serve):
+    app = make_app()
+
+    @app.before_request
+    def refuse():
+        from analytics_app.errors import MalformedBodyError
+
+        raise MalformedBodyError("refused before routing")
+
+    response = Client(serve(app).url, None).get("/api/analytics/healthz")
+    assert assert_envelope(response, 400)["message"] == "refused before routing"
+
+
+@pytest.mark.parametrize("path", ["/api/analytics/ingest", "/api/analytics/healthz"])
+def test_database_unreachable_is_a_503_with_retry_after(make_app, serve, backend, path):
+    unreachable = (
+        "postgresql://postgres@127.0.0.1:1/analytics"
+        if backend["name"] == "postgresql"
+        else "sqlite:////nonexistent-folder/analytics.db"
+    )
+    app = make_app(DATABASE_URL=unreachable)
+    client = Client(serve(app).url, make_token())
+    response = client.post(path, json=[make_event()]) if "ingest" in path else client.get(path)
+    assert response.status_code == 503
+    assert int(response.headers.get("Retry-After", "5")) > 0
+    if "ingest" in path:
+        assert_envelope(response, 503)
+    else:
+        assert response.json()["database"] == "unavailable"
+
+
+def test_the_service_recovers_when_the_database_returns(app, client):
+    """A refused request leaves no broken connection behind for the next one."""
+    assert client.ingest([make_event(type="bad")]).status_code == 422
+    assert client.ingest([make_event()]).status_code == 200
+    assert count_events(app) == 1
