@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def create_app(env=None):
     """Create the app from the process environment, ``env`` overriding variables in it."""
-    from . import api, auth, cli, errors, ingest, ratelimit, redis_store, request_id
+    from . import api, auth, cli, errors, ingest, logs, ratelimit, redis_store, request_id
     from .config import load_config
     from .extensions import db, migrate
 
@@ -23,6 +23,7 @@ def create_app(env=None):
         hops = app.config["PROXY_FIX_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
+    logs.init_app(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     request_id.init_app(app)

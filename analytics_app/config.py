@@ -23,6 +23,7 @@ KNOWN_EXAMPLE_SECRETS = frozenset(
 )
 MIN_SECRET_LENGTH = 32
 ENVIRONMENTS = ("development", "test", "production")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class ConfigError(RuntimeError):
@@ -131,6 +132,9 @@ def load_config(env, instance_path):
     if alias and not alias.startswith("/"):
         raise ConfigError(f"INGEST_ALIAS_PATH must start with '/', got {alias!r}")
     max_body = _int(env, "MAX_BODY_BYTES", 5 * 1024 * 1024)
+    log_level = env.get("LOG_LEVEL", "INFO").upper()
+    if log_level not in LOG_LEVELS:
+        raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {log_level!r}")
 
     return {
         "APP_ENV": app_env,
@@ -159,5 +163,5 @@ def load_config(env, instance_path):
         "CORS_ORIGINS": _list(env, "CORS_ORIGINS", ["*"]),
         "PROXY_FIX_HOPS": _int(env, "PROXY_FIX_HOPS", 0, 0),
         "REPORT_TIMEZONE": report_tz,
-        "LOG_LEVEL": env.get("LOG_LEVEL", "INFO").upper(),
+        "LOG_LEVEL": log_level,
     }

@@ -59,6 +59,7 @@ def test_outside_development_a_missing_or_default_secret_refuses_to_start(
         ("JWT_ALGORITHM", "RS256", "JWT_PUBLIC_KEY"),
         ("ALLOWED_EVENT_TYPES", " , ", "at least one"),
         ("INGEST_ALIAS_PATH", "collect", "start with"),
+        ("LOG_LEVEL", "chatty", "LOG_LEVEL"),
     ],
 )
 def test_bad_values_are_refused_with_their_name(tmp_path, name, value, message):

@@ -150,6 +150,15 @@ def test_unicode_is_stored_exactly(app, client):
     assert stored["user_id"] == "usér-ß"
 
 
+def test_number_like_text_and_large_numbers_are_stored(app, client):
+    payload = {"formula": "6.02e23000", "big": 1e300, "digits": 12345678901234567890123}
+    assert client.ingest([make_event(payload=payload)]).status_code == 200
+    stored = stored_events(app)[0]["payload"]
+    assert stored["formula"] == "6.02e23000"
+    assert stored["digits"] == 12345678901234567890123
+    assert float(stored["big"]) == 1e300  # PostgreSQL's jsonb keeps it as an exact numeric
+
+
 def test_neutral_alias_path_ingests_too(app, client):
     response = client.post("/api/e", json=[make_event()])
     assert response.json() == {"ingested": 1, "duplicates": 0}

@@ -137,6 +137,23 @@ CASES = [
     ("nul-in-payload-key", body(event_with(payload={"k\u0000": 1})), {}, 422, "payload"),
     ("empty-client-id", body(event_with(id="")), {}, 422, "id"),
     ("long-client-id", body(event_with(id="i" * 129)), {}, 422, "id"),
+    (
+        "payload-huge-exponent",
+        body(event_with(payload={"n": 1})).replace(b'"n": 1', b'"n": 1e400000'),
+        {},
+        422,
+        "payload",
+    ),
+    (
+        "payload-deep-and-huge",
+        body(event_with(payload={"n": 1})).replace(
+            b'"n": 1', b'"n": ' + nested(40, "1e500").encode()
+        ),
+        {},
+        422,
+        "payload",
+    ),
+    ("sent-at-year-one", body(make_event()), {"X-Sent-At": "0001-01-01T00:00:00Z"}, 422, "ts"),
     ("sent-at-garbage", body(make_event()), {"X-Sent-At": "soon"}, 400, None),
     ("sent-at-naive", body(make_event()), {"X-Sent-At": "2024-01-01T00:00:00"}, 400, None),
 ]

@@ -6,11 +6,12 @@ so a refusal stores nothing but its audit row.
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app
+from sqlalchemy.exc import DataError
 
-from ..errors import AppError, MalformedBodyError
+from ..errors import AppError, EventValidationError, MalformedBodyError
 from ..extensions import db
 from ..models import IngestAudit
 from .anonymize import anonymize
@@ -53,7 +54,18 @@ def ingest(request, caller):
         raise
     if config["ANONYMIZE_USER_IDS"]:
         batch.user_id = anonymize(config["ANONYMIZE_KEY"], batch.user_id)
-    stored = write_batch(db.session.connection(), batch, caller.as_audit())
+    try:
+        stored = write_batch(db.session.connection(), batch, caller.as_audit())
+    except DataError as error:
+        # A value the validator let through but the database cannot represent: still the
+        # client's fault, so a 422 and nothing stored, never a 500.
+        db.session.rollback()
+        refusal = EventValidationError(
+            "the database refused a value; nothing was stored",
+            errors={"json": {"_schema": [str(error.orig).splitlines()[0]]}},
+        )
+        _audit_refusal(caller, refusal, len(batch))
+        raise refusal from None
     db.session.commit()
     return stored, len(batch) - stored
 
@@ -62,7 +74,7 @@ def _clock_skew(request, now):
     """Return how far the client's clock is behind ours, from its ``X-Sent-At`` header."""
     header = request.headers.get("X-Sent-At")
     if header is None:
-        return now - now
+        return timedelta(0)
     try:
         sent_at = datetime.fromisoformat(header.strip())
     except ValueError:

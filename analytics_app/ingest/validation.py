@@ -56,6 +56,11 @@ _any_decoder = msgspec.json.Decoder()
 
 # A JSON "\u0000" escape that is not itself an escaped backslash followed by "u0000".
 _NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+# A number with an exponent of 1000 or more: PostgreSQL's numeric overflows (or a few bytes
+# expand to a 100 KB value). Checked outside strings only when this cheap gate matches.
+_HUGE_EXPONENT = re.compile(rb"[0-9][eE][+-]?0*[1-9][0-9]{3,}")
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_BRACKETS = re.compile(rb"[\[\]{}]")
 
 
 @dataclass
@@ -185,7 +190,11 @@ class Validator:
                 problems["ts"] = ["must carry a UTC offset or Z"]
                 return None
             ts = ts.replace(tzinfo=UTC)
-        ts = ts + self.skew
+        try:
+            ts = ts + self.skew
+        except OverflowError:
+            problems["ts"] = ["is out of range once corrected by X-Sent-At"]
+            return None
         if ts > self.latest:
             problems["ts"] = ["is in the future beyond the clock-skew tolerance"]
         elif ts < self.earliest:
@@ -204,6 +213,8 @@ class Validator:
             problems["payload"] = [f"nests deeper than {self.rules.max_payload_depth} levels"]
         elif self.nul_escapes and _NUL_ESCAPE.search(raw):
             problems["payload"] = ["must not contain NUL characters"]
+        elif _HUGE_EXPONENT.search(raw) and _HUGE_EXPONENT.search(_JSON_STRING.sub(b'""', raw)):
+            problems["payload"] = ["numbers must have an exponent below 1000"]
         else:
             return raw.decode("utf-8")
         return None
@@ -213,7 +224,7 @@ class Validator:
         # Cheap gate: fewer brackets than the limit cannot nest past it.
         if raw.count(b"{") + raw.count(b"[") <= limit:
             return False
-        return _depth(_any_decoder.decode(raw)) > limit
+        return _depth(_JSON_STRING.sub(b'""', raw)) > limit
 
     def _raise_if_malformed(self, body):
         try:
@@ -266,15 +277,10 @@ class Validator:
         return problems or {"_schema": ["invalid event"]}
 
 
-def _depth(value):
-    """Return how deeply containers nest in a decoded JSON value (iteratively)."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        node, level = stack.pop()
-        if isinstance(node, dict):
-            node = node.values()
-        elif not isinstance(node, list):
-            continue
+def _depth(json_without_strings):
+    """Return how deeply brackets nest in JSON text whose strings were blanked out."""
+    deepest = level = 0
+    for bracket in _BRACKETS.findall(json_without_strings):
+        level += 1 if bracket in b"[{" else -1
         deepest = max(deepest, level)
-        stack.extend((child, level + 1) for child in node)
     return deepest
