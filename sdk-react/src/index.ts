@@ -1,0 +1,10 @@
+export type { AnalyticsEvent, AnalyticsOptions, AnalyticsStats, Payload } from '@analytics-service/sdk';
+export { AnalyticsClient } from '@analytics-service/sdk';
+export type { AnalyticsProviderProps } from './provider.js';
+export type { Analytics } from './use-analytics.js';
+export type { PageViewProps } from './page-view.js';
+export { AnalyticsContext } from './context.js';
+export { AnalyticsProvider } from './provider.js';
+export { useAnalytics } from './use-analytics.js';
+export { usePageView } from './use-page-view.js';
+export { PageView } from './page-view.js';
