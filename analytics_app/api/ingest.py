@@ -54,8 +54,11 @@ class Ingest(MethodView):
             remote_addr=request.remote_addr,
             user_agent=request.user_agent.string[:255] or None,
         )
-        stored, duplicates = ingest(request, caller)
-        return {"ingested": stored, "duplicates": duplicates}
+        outcome = ingest(request, caller)
+        result = {"ingested": outcome.stored, "duplicates": outcome.duplicates}
+        if outcome.dropped:
+            result["dropped"] = outcome.dropped
+        return result
 
 
 def register_alias(app):

@@ -36,6 +36,9 @@ class IngestResultSchema(Schema):
         required=True,
         metadata={"description": "Events skipped because their id was already stored."},
     )
+    dropped = fields.Integer(
+        metadata={"description": "Present when non-zero: events of erased users, not stored."}
+    )
 
 
 class HealthSchema(Schema):

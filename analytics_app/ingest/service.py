@@ -41,7 +41,7 @@ class Caller:
 
 
 def ingest(request, caller):
-    """Store the request's events; return ``(stored, duplicates)``, or raise a refusal."""
+    """Store the request's events and return the ``Outcome``, or raise a refusal."""
     config = current_app.config
     rules = current_app.extensions["ingest_rules"]
     now = datetime.now(UTC)
@@ -55,7 +55,7 @@ def ingest(request, caller):
     if config["ANONYMIZE_USER_IDS"]:
         batch.user_id = anonymize(config["ANONYMIZE_KEY"], batch.user_id)
     try:
-        stored = write_batch(db.session.connection(), batch, caller.as_audit())
+        outcome = write_batch(db.session.connection(), batch, caller.as_audit())
     except DataError as error:
         # A value the validator let through but the database cannot represent: still the
         # client's fault, so a 422 and nothing stored, never a 500.
@@ -67,7 +67,7 @@ def ingest(request, caller):
         _audit_refusal(caller, refusal, len(batch))
         raise refusal from None
     db.session.commit()
-    return stored, len(batch) - stored
+    return outcome
 
 
 def _clock_skew(request, now):

@@ -1,50 +1,70 @@
-"""Write a validated batch and its audit record in one statement per database round trip.
+"""Write a validated batch, its rollup mark and its audit record in one round trip.
 
-No ORM objects: on PostgreSQL the whole batch travels as six arrays into one
-``INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING``, chained to the audit insert by a
-data-modifying CTE; on SQLite it is one ``executemany``. Neither commits: the service does.
+No ORM objects: on PostgreSQL the whole batch travels as six arrays into one statement whose
+data-modifying CTEs insert the events (``unnest`` + ``ON CONFLICT DO NOTHING``, skipping
+erased users), append the rollup mark and write the audit row; on SQLite it is one
+``executemany`` and two small inserts. Neither commits: the service does.
 """
 
+from dataclasses import dataclass
 from datetime import UTC
 
 _PG_INSERT = """
-WITH stored AS (
-    INSERT INTO events (client_id, ts, user_id, type, src, payload)
+WITH batch AS (
     SELECT * FROM unnest(
         %(client_id)s::varchar[], %(ts)s::timestamptz[], %(user_id)s::varchar[],
         %(type)s::varchar[], %(src)s::varchar[], %(payload)s::jsonb[]
-    )
+    ) AS b (client_id, ts, user_id, type, src, payload)
+), erased AS (
+    SELECT count(*)::int AS n FROM batch JOIN erased_users USING (user_id)
+), stored AS (
+    INSERT INTO events (client_id, ts, user_id, type, src, payload)
+    SELECT * FROM batch
+    WHERE NOT EXISTS (SELECT 1 FROM erased_users e WHERE e.user_id = batch.user_id)
     ON CONFLICT (client_id) DO NOTHING
-    RETURNING 1
+    RETURNING ts
+), marked AS (
+    INSERT INTO rollup_marks (first_ts, last_ts)
+    SELECT min(ts), max(ts) FROM stored HAVING count(*) > 0
 ), counted AS (
-    SELECT count(*)::int AS n FROM stored
+    SELECT (SELECT count(*)::int FROM stored) AS stored, (SELECT n FROM erased) AS erased
 )
 INSERT INTO ingest_audit (
     request_id, subject, remote_addr, user_agent, http_status,
     events_received, events_stored, events_duplicate, events_refused
 )
 SELECT %(request_id)s, %(subject)s, %(remote_addr)s, %(user_agent)s, 200,
-       %(received)s, n, %(received)s - n, 0
+       %(received)s, stored, %(received)s - stored - erased, erased
 FROM counted
-RETURNING events_stored
+RETURNING events_stored, events_refused
 """
 
+_SQLITE_ERASED = "SELECT user_id FROM erased_users WHERE user_id IN ({})"
 _SQLITE_INSERT = """
 INSERT OR IGNORE INTO events (client_id, ts, user_id, type, src, payload)
 VALUES (?, ?, ?, ?, ?, ?)
 """
-
+_SQLITE_MARK = "INSERT INTO rollup_marks (first_ts, last_ts) VALUES (?, ?)"
 _SQLITE_AUDIT = """
 INSERT INTO ingest_audit (
     request_id, subject, remote_addr, user_agent, http_status,
     events_received, events_stored, events_duplicate, events_refused
 )
-VALUES (?, ?, ?, ?, 200, ?, ?, ?, 0)
+VALUES (?, ?, ?, ?, 200, ?, ?, ?, ?)
 """
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What became of a batch's events."""
+
+    stored: int
+    duplicates: int
+    dropped: int
+
+
 def write_batch(connection, batch, audit):
-    """Store the batch, skipping known client ids; return how many events were new."""
+    """Store the batch, skipping known client ids and erased users."""
     if connection.dialect.name == "postgresql":
         return _write_postgresql(connection, batch, audit)
     return _write_sqlite(connection, batch, audit)
@@ -61,16 +81,33 @@ def _write_postgresql(connection, batch, audit):
         "received": len(batch),
         **audit,
     }
-    return connection.exec_driver_sql(_PG_INSERT, params).scalar_one()
+    stored, dropped = connection.exec_driver_sql(_PG_INSERT, params).one()
+    return Outcome(stored, len(batch) - stored - dropped, dropped)
+
+
+def sqlite_time(moment):
+    """The text form SQLAlchemy's SQLite DateTime uses, in UTC, so ORM reads agree."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 def _write_sqlite(connection, batch, audit):
-    # The same text form SQLAlchemy's SQLite DateTime uses, in UTC, so ORM reads agree.
-    ts = [t.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f") for t in batch.ts]
-    columns = (batch.client_id, ts, batch.user_id, batch.type, batch.src, batch.payload)
-    rows = list(zip(*columns, strict=True))
-    stored = connection.exec_driver_sql(_SQLITE_INSERT, rows).rowcount
-    received = len(batch)
+    users = sorted(set(batch.user_id))
+    placeholders = ", ".join("?" * len(users))
+    erased = {
+        row[0]
+        for row in connection.exec_driver_sql(_SQLITE_ERASED.format(placeholders), tuple(users))
+    }
+    columns = (batch.client_id, batch.ts, batch.user_id, batch.type, batch.src, batch.payload)
+    rows = [row for row in zip(*columns, strict=True) if row[2] not in erased]
+    dropped = len(batch) - len(rows)
+    stored = 0
+    if rows:
+        values = [(c, sqlite_time(ts), u, t, s, p) for c, ts, u, t, s, p in rows]
+        stored = connection.exec_driver_sql(_SQLITE_INSERT, values).rowcount
+    if stored:
+        times = [row[1] for row in rows]
+        connection.exec_driver_sql(_SQLITE_MARK, (sqlite_time(min(times)), sqlite_time(max(times))))
+    duplicates = len(rows) - stored
     connection.exec_driver_sql(
         _SQLITE_AUDIT,
         (
@@ -78,9 +115,10 @@ def _write_sqlite(connection, batch, audit):
             audit["subject"],
             audit["remote_addr"],
             audit["user_agent"],
-            received,
+            len(batch),
             stored,
-            received - stored,
+            duplicates,
+            dropped,
         ),
     )
-    return stored
+    return Outcome(stored, duplicates, dropped)

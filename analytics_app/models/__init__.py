@@ -1,7 +1,9 @@
 """Database models, one aggregate per module."""
 
 from .audit import IngestAudit
+from .erasure import ErasedUser, ErasureJob
 from .events import Event
 from .metrics import Metric
+from .rollups import RollupMark
 
-__all__ = ["Event", "IngestAudit", "Metric"]
+__all__ = ["ErasedUser", "ErasureJob", "Event", "IngestAudit", "Metric", "RollupMark"]
