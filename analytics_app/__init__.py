@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def create_app(env=None):
     """Create the app from the process environment, ``env`` overriding variables in it."""
-    from . import api, auth, cli, errors, ingest, logs, ratelimit, redis_store, request_id
+    from . import api, auth, cli, errors, ingest, logs, ratelimit, redis_store, request_id, tasks
     from .config import load_config
     from .extensions import db, migrate
 
@@ -31,6 +31,7 @@ def create_app(env=None):
     redis_store.init_app(app)
     ratelimit.init_app(app)
     ingest.init_app(app)
+    tasks.init_app(app)
     api.init_app(app)
     errors.init_app(app)  # after api: replaces flask-smorest's own HTTPException handler
     cli.init_app(app)

@@ -4,9 +4,12 @@ import re
 from datetime import timedelta
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 
+from . import demo, retention
 from .auth import SCOPES, mint_token
+from .reports import rollups
 
 analytics = AppGroup("analytics", help="Analytics service administration.")
 token = AppGroup("token", help="API tokens for services and web apps.")
@@ -39,6 +42,52 @@ def create_token(sub, scope, ttl):
     if unknown:
         raise click.BadParameter(f"unknown scope(s): {', '.join(unknown)}", param_hint="--scope")
     click.echo(mint_token(sub, scopes, parse_duration(ttl)))
+
+
+@analytics.command("rollup")
+@click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), help="First day to recompute.")
+@click.option(
+    "--to", "end", type=click.DateTime(["%Y-%m-%d"]), help="Last day (default: yesterday)."
+)
+def rollup_command(start, end):
+    """Roll events up into daily metrics (new and changed days, or the given range)."""
+    zones = rollups.rolled_zones(current_app.config)
+    start, end = (d.date() if d else None for d in (start, end))
+    with click.progressbar(length=1, label="Rolling up", show_pos=True) as bar:
+
+        def progress(done, total):
+            bar.length = total
+            bar.update(done - bar.pos)
+
+        days = rollups.roll_up(zones, start, end, progress)
+    click.echo(f"{days} day(s) rolled up for {', '.join(zones)}")
+
+
+@analytics.command("cleanup")
+def cleanup_command():
+    """Delete events and metrics past their retention periods."""
+    with click.progressbar(length=0, label="Deleting", show_pos=True) as bar:
+        deleted = retention.clean_up(progress=lambda count: bar.update(count))
+    click.echo(f"deleted {deleted['events']} event(s) and {deleted['metrics']} metric row(s)")
+
+
+@analytics.command("demo")
+@click.option("--users", default=300, show_default=True, help="How many users.")
+@click.option("--days", default=28, show_default=True, help="How many days up to today.")
+@click.option("--seed", default=7, show_default=True, help="Random seed (same seed, same data).")
+def demo_command(users, days, seed):
+    """Load realistic sample events and roll them up, for a dashboard that is alive at once."""
+    count = demo.load(users=users, days=days, seed=seed)
+    click.echo(f"stored {count} sample event(s) for {users} users over {days} days")
+    rollups.roll_up(rollups.rolled_zones(current_app.config))
+
+
+@analytics.command("worker")
+@click.option("--workers", default=2, show_default=True, help="Worker threads.")
+def worker_command(workers):
+    """Run the Huey consumer: queued tasks and the periodic rollup and cleanup."""
+    huey = current_app.extensions["huey"]
+    huey.create_consumer(workers=workers, worker_type="thread", periodic=True).run()
 
 
 def init_app(app):

@@ -3,6 +3,7 @@
 Every variable is documented in the README's configuration table; keep the two in step.
 """
 
+import json
 import secrets
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -60,6 +61,11 @@ def _list(env, name, default):
     if raw is None or raw.strip() == "":
         return tuple(default)
     return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
+def canonical_json(value):
+    """JSON with sorted keys and no spaces."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
 def database_url(raw):
@@ -140,7 +146,8 @@ def load_config(env, instance_path):
         "APP_ENV": app_env,
         "TESTING": app_env == "test",
         "SQLALCHEMY_DATABASE_URI": database_url(env.get("DATABASE_URL") or default_db),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": False},
+        # Canonical JSON, so equal metric dimensions are equal text on SQLite too.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"json_serializer": canonical_json},
         "REDIS_URL": env.get("REDIS_URL") or None,
         "JWT_SECRET_KEY": _jwt_secret(env, app_env, instance_path),
         "JWT_ALGORITHM": algorithm,
@@ -163,5 +170,8 @@ def load_config(env, instance_path):
         "CORS_ORIGINS": _list(env, "CORS_ORIGINS", ["*"]),
         "PROXY_FIX_HOPS": _int(env, "PROXY_FIX_HOPS", 0, 0),
         "REPORT_TIMEZONE": report_tz,
+        "REPORT_CACHE_SECONDS": _int(env, "REPORT_CACHE_SECONDS", 30, 0),
+        # Run tasks inline instead of queueing them (tests, and a laptop without a worker).
+        "HUEY_IMMEDIATE": _bool(env, "HUEY_IMMEDIATE", False),
         "LOG_LEVEL": log_level,
     }

@@ -25,7 +25,7 @@ from helpers import SECRET, Client, LiveServer, make_token
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-TABLES = ("events", "metrics", "ingest_audit")
+TABLES = ("events", "metrics", "ingest_audit", "rollup_marks", "erased_users", "erasure_jobs")
 
 
 def _unavailable(reason):
@@ -89,6 +89,8 @@ def base_env(extra=None):
         "JWT_SECRET_KEY": SECRET,
         "RATE_LIMIT_PER_MINUTE": "100000",
         "LOG_LEVEL": "WARNING",
+        "HUEY_IMMEDIATE": "true",
+        "REPORT_CACHE_SECONDS": "0",
         **(extra or {}),
     }
 

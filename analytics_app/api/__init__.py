@@ -1,7 +1,7 @@
 """The JSON API under /api/analytics, documented by flask-smorest."""
 
 from ..extensions import api
-from . import audit, health, ingest, schemas
+from . import audit, health, ingest, reports, schemas, users
 
 
 def init_app(app):
@@ -28,4 +28,6 @@ def init_app(app):
     api.register_blueprint(ingest.blp)
     api.register_blueprint(health.blp)
     api.register_blueprint(audit.blp)
+    api.register_blueprint(reports.blp)
+    api.register_blueprint(users.blp)
     ingest.register_alias(app)

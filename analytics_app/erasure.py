@@ -1,0 +1,84 @@
+"""User erasure: keep the id out from now on, delete its events, recompute its days.
+
+The request (API) records the job and the erased id in one transaction, so events sent after
+it are dropped at once; the background job deletes the stored events in short batches, each
+leaving a rollup mark for the span it removed, so the next rollup recomputes exactly the days
+the user touched. A retried job carries on where it stopped.
+"""
+
+import logging
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from flask import current_app
+
+from .extensions import db
+from .ingest.anonymize import hash_user_id
+from .models import ErasedUser, ErasureJob, Event, RollupMark
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 5000
+
+
+def stored_user_id(user_id):
+    """The id as events store it: hashed when anonymisation is on."""
+    config = current_app.config
+    if config["ANONYMIZE_USER_IDS"]:
+        return hash_user_id(config["ANONYMIZE_KEY"].encode("utf-8"), user_id)
+    return user_id
+
+
+def request_erasure(user_id, requested_by, request_id):
+    """Record an erasure job and block the id; the caller enqueues ``job.id`` after this."""
+    stored = stored_user_id(user_id)
+    if db.session.get(ErasedUser, stored) is None:
+        db.session.add(ErasedUser(user_id=stored))
+    job = ErasureJob(
+        user_id=stored,
+        requested_by=requested_by,
+        request_id=request_id,
+        status="pending",
+        events_deleted=0,
+    )
+    db.session.add(job)
+    db.session.commit()
+    return job
+
+
+def run(job_id):
+    """Delete the job's user's events in batches; mark the job done (or failed)."""
+    job = db.session.get(ErasureJob, job_id)
+    if job is None or job.status == "done":
+        return
+    job.status = "running"
+    db.session.commit()
+    try:
+        while _delete_batch(job):
+            pass
+    except Exception as error:
+        db.session.rollback()
+        job.status, job.error = "failed", str(error)[:255]
+        db.session.commit()
+        log.exception("erasure job %s failed", job_id)
+        raise
+    job.status, job.finished_at, job.error = "done", datetime.now(UTC), None
+    db.session.commit()
+
+
+def _delete_batch(job):
+    """Delete one batch of events and mark its span; return how many were deleted."""
+    rows = db.session.execute(
+        sa.select(Event.id, Event.ts)
+        .where(Event.user_id == job.user_id)
+        .order_by(Event.id)
+        .limit(BATCH_SIZE)
+    ).all()
+    if not rows:
+        return 0
+    db.session.execute(sa.delete(Event).where(Event.id.in_([row.id for row in rows])))
+    times = [row.ts for row in rows]
+    db.session.add(RollupMark(first_ts=min(times), last_ts=max(times)))
+    job.events_deleted += len(rows)
+    db.session.commit()
+    return len(rows)

@@ -1,0 +1,193 @@
+"""Report queries over raw events: the one place their SQL lives, for PostgreSQL and SQLite.
+
+Day buckets are passed in as UTC spans (a ``windows`` CTE of ``(n, lo, hi)`` rows) rather than
+computed with the database's time-zone functions, so local days, daylight-saving changes and
+SQLite (which has no time zones) all give the same answers.
+"""
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from ..extensions import db
+from ..models import Event
+from ..models.types import Timestamp
+
+events = Event.__table__
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Optional event filters shared by every report."""
+
+    type: str | None = None
+    src: str | None = None
+    user_id: str | None = None
+
+    def __bool__(self):
+        return any((self.type, self.src, self.user_id))
+
+    def clauses(self):
+        clauses = []
+        if self.type:
+            clauses.append(events.c.type == self.type)
+        if self.src:
+            clauses.append(events.c.src == self.src)
+        if self.user_id:
+            clauses.append(events.c.user_id == self.user_id)
+        return clauses
+
+
+def _windows(spans):
+    """A CTE of numbered UTC spans: one row ``(n, lo, hi)`` per span."""
+    rows = [
+        sa.select(
+            sa.literal(n, sa.Integer).label("n"),
+            sa.literal(lo, Timestamp).label("lo"),
+            sa.literal(hi, Timestamp).label("hi"),
+        )
+        for n, (lo, hi) in enumerate(spans)
+    ]
+    return sa.union_all(*rows).cte("windows") if len(rows) > 1 else rows[0].cte("windows")
+
+
+def _in_window(windows):
+    return sa.and_(events.c.ts >= windows.c.lo, events.c.ts < windows.c.hi)
+
+
+def distinct_users(spans, filters=Filters()):
+    """Count distinct users in each UTC span; return a list aligned with ``spans``."""
+    if not spans:
+        return []
+    if len(spans) == 1:
+        lo, hi = spans[0]
+        query = sa.select(sa.func.count(sa.distinct(events.c.user_id))).where(
+            events.c.ts >= lo, events.c.ts < hi, *filters.clauses()
+        )
+        return [db.session.scalar(query)]
+    windows = _windows(spans)
+    query = (
+        sa.select(windows.c.n, sa.func.count(sa.distinct(events.c.user_id)))
+        .select_from(windows.join(events, _in_window(windows)))
+        .where(*filters.clauses())
+        .group_by(windows.c.n)
+    )
+    counts = dict(db.session.execute(query).all())
+    return [counts.get(n, 0) for n in range(len(spans))]
+
+
+def event_counts(spans, filters=Filters()):
+    """Count events per span by (type, src); return ``[{(type, src): count}]`` per span."""
+    if not spans:
+        return []
+    windows = _windows(spans)
+    query = (
+        sa.select(windows.c.n, events.c.type, events.c.src, sa.func.count())
+        .select_from(windows.join(events, _in_window(windows)))
+        .where(*filters.clauses())
+        .group_by(windows.c.n, events.c.type, events.c.src)
+    )
+    result = [{} for _ in spans]
+    for n, type_, src, count in db.session.execute(query):
+        result[n][(type_, src)] = count
+    return result
+
+
+def _epoch_seconds(expression):
+    """Seconds since 1970 of a timestamp expression, in the dialect at hand."""
+    if db.engine.dialect.name == "postgresql":
+        return sa.extract("epoch", expression)
+    return (sa.func.julianday(expression) - 2440587.5) * 86400.0
+
+
+def sessions(lo, hi, filters=Filters()):
+    """Count sessions (events sharing ``payload.session_id``) and their average length (s)."""
+    session_id = events.c.payload["session_id"].as_string()
+    per_session = (
+        sa.select(
+            session_id.label("session_id"),
+            sa.func.min(events.c.ts).label("first"),
+            sa.func.max(events.c.ts).label("last"),
+        )
+        .where(events.c.ts >= lo, events.c.ts < hi, session_id.is_not(None), *filters.clauses())
+        .group_by(session_id)
+        .subquery()
+    )
+    length = _epoch_seconds(per_session.c.last) - _epoch_seconds(per_session.c.first)
+    count, average = db.session.execute(
+        sa.select(sa.func.count(), sa.func.avg(length)).select_from(per_session)
+    ).one()
+    return count, float(average or 0.0)
+
+
+def top_pages(lo, hi, filters=Filters(), limit=10):
+    """The most viewed pages (``payload.page`` of ``page_view`` events), with view counts."""
+    page = events.c.payload["page"].as_string()
+    query = (
+        sa.select(page, sa.func.count().label("views"))
+        .where(
+            events.c.ts >= lo,
+            events.c.ts < hi,
+            events.c.type == "page_view",
+            page.is_not(None),
+            *filters.clauses(),
+        )
+        .group_by(page)
+        .order_by(sa.desc("views"), page)
+        .limit(limit)
+    )
+    return [(name, views) for name, views in db.session.execute(query)]
+
+
+def retention(cohort_days, horizon_days, offsets, filters=Filters()):
+    """Day-N retention of new users.
+
+    ``cohort_days`` are the spans whose new users form cohorts (a user is new on the day of
+    their first stored event); ``horizon_days`` extends them with the days retention is
+    measured on, numbered on from the cohorts. Return ``[(new_users, {N: retained})]`` per
+    cohort day: ``retained`` counts cohort users active on cohort day + N.
+    """
+    spans = [*cohort_days, *horizon_days]
+    windows = _windows(spans)
+    activity = (
+        sa.select(windows.c.n, events.c.user_id)
+        .select_from(windows.join(events, _in_window(windows)))
+        .where(*filters.clauses())
+        .distinct()
+        .cte("activity")
+    )
+    firsts = (
+        sa.select(events.c.user_id, sa.func.min(events.c.ts).label("first_ts"))
+        .where(events.c.user_id.in_(sa.select(activity.c.user_id)), *filters.clauses())
+        .group_by(events.c.user_id)
+        .cte("firsts")
+    )
+    cohorts = (
+        sa.select(windows.c.n, firsts.c.user_id)
+        .select_from(
+            windows.join(
+                firsts, sa.and_(firsts.c.first_ts >= windows.c.lo, firsts.c.first_ts < windows.c.hi)
+            )
+        )
+        .where(windows.c.n < len(cohort_days))
+        .cte("cohorts")
+    )
+    retained_columns = [
+        sa.func.count(
+            sa.case(
+                (
+                    sa.exists().where(
+                        activity.c.user_id == cohorts.c.user_id,
+                        activity.c.n == cohorts.c.n + offset,
+                    ),
+                    1,
+                )
+            )
+        )
+        for offset in offsets
+    ]
+    query = sa.select(cohorts.c.n, sa.func.count(), *retained_columns).group_by(cohorts.c.n)
+    result = [(0, dict.fromkeys(offsets, 0)) for _ in cohort_days]
+    for n, new_users, *retained in db.session.execute(query):
+        result[n] = (new_users, dict(zip(offsets, retained, strict=True)))
+    return result

@@ -1,0 +1,73 @@
+"""Background work on Huey: the queue, its tasks and their schedule.
+
+``RedisHuey`` when ``REDIS_URL`` is set, a SQLite store in ``instance/`` otherwise. Each app
+gets its own Huey instance, so the tasks run inside that app's context; the worker is
+``flask --app wsgi analytics worker``. Every task is safe to run twice and to retry.
+"""
+
+import functools
+import logging
+from pathlib import Path
+from types import SimpleNamespace
+
+from flask import current_app
+from huey import RedisHuey, SqliteHuey, crontab
+from huey.exceptions import TaskLockedException
+
+from ..extensions import db
+from . import jobs
+
+log = logging.getLogger(__name__)
+
+
+def make_huey(config, instance_path):
+    """Build the queue the config describes."""
+    if config["REDIS_URL"]:
+        huey = RedisHuey("analytics", url=config["REDIS_URL"])
+    else:
+        Path(instance_path).mkdir(parents=True, exist_ok=True)
+        huey = SqliteHuey("analytics", filename=str(Path(instance_path) / "huey.db"))
+    huey.immediate = config["HUEY_IMMEDIATE"]
+    return huey
+
+
+def _in_app(app, huey, function, lock=None):
+    """Run a job inside the app's context, alone when it names a lock."""
+
+    @functools.wraps(function)
+    def run(*args, **kwargs):
+        with app.app_context():
+            try:
+                if lock is None:
+                    return function(*args, **kwargs)
+                with huey.lock_task(lock):
+                    return function(*args, **kwargs)
+            except TaskLockedException:
+                log.info("%s is already running; skipped", lock)
+                return None
+            finally:
+                db.session.remove()
+
+    return run
+
+
+def tasks():
+    """The current app's task handles: ``tasks().rollup()`` enqueues a rollup."""
+    return current_app.extensions["tasks"]
+
+
+def init_app(app):
+    """Create this app's queue and register its tasks and schedule."""
+    huey = make_huey(app.config, app.instance_path)
+    rollup = _in_app(app, huey, jobs.rollup, lock="rollup")
+    cleanup = _in_app(app, huey, jobs.cleanup, lock="cleanup")
+    app.extensions["huey"] = huey
+    app.extensions["tasks"] = SimpleNamespace(
+        rollup=huey.task(name="rollup", retries=3, retry_delay=30)(rollup),
+        cleanup=huey.task(name="cleanup", retries=3, retry_delay=60)(cleanup),
+        erase_user=huey.task(name="erase_user", retries=3, retry_delay=30)(
+            _in_app(app, huey, jobs.erase_user)
+        ),
+    )
+    huey.periodic_task(crontab(minute="*/5"), name="rollup-every-5-minutes")(rollup)
+    huey.periodic_task(crontab(minute="17"), name="cleanup-hourly")(cleanup)

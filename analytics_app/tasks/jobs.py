@@ -1,0 +1,22 @@
+"""What the tasks do; each runs inside an app context and is safe to run twice."""
+
+from flask import current_app
+
+from .. import erasure, retention
+from ..reports import rollups
+
+
+def rollup():
+    """Bring rollups up to date (new finished days and days changed by late events)."""
+    return rollups.roll_up(rollups.rolled_zones(current_app.config))
+
+
+def cleanup():
+    """Delete events and metrics past their retention, in short batches."""
+    return retention.clean_up()
+
+
+def erase_user(job_id):
+    """Carry out one erasure job, then queue a rollup for the days it touched."""
+    erasure.run(job_id)
+    current_app.extensions["tasks"].rollup()
