@@ -42,3 +42,44 @@ def test_token_without_scope_is_ingest_only(app):
 def test_token_create_refuses_bad_options(app, args):
     result = app.test_cli_runner().invoke(args=["analytics", "token", "create", *args])
     assert result.exit_code == 2
+
+
+def test_demo_loads_realistic_data_and_rolls_it_up(app):
+    from helpers import query
+
+    result = app.test_cli_runner().invoke(
+        args=["analytics", "demo", "--users", "60", "--days", "14"]
+    )
+    assert result.exit_code == 0, result.output
+    types = {row[0] for row in query(app, "SELECT DISTINCT type FROM events")}
+    assert types == {
+        "page_view",
+        "button_click",
+        "form_submit",
+        "video_play",
+        "course_complete",
+        "search_query",
+        "error_occurred",
+    }
+    assert query(app, "SELECT count(DISTINCT user_id) FROM events")[0][0] >= 30
+    assert query(app, "SELECT count(*) FROM metrics WHERE name = 'dau'")[0][0] >= 13
+    again = app.test_cli_runner().invoke(
+        args=["analytics", "demo", "--users", "60", "--days", "14"]
+    )
+    assert again.exit_code == 0
+    assert query(app, "SELECT count(*) FROM events")[0][0] == int(result.output.split()[1])
+
+
+def test_rollup_and_cleanup_commands_report_their_work(app):
+    runner = app.test_cli_runner()
+    runner.invoke(args=["analytics", "demo", "--users", "20", "--days", "5"])
+    rolled = runner.invoke(
+        args=["analytics", "rollup", "--from", "2026-01-01", "--to", "2026-01-03"]
+    )
+    assert rolled.exit_code == 0, rolled.output
+    assert "3 day(s) rolled up" in rolled.output
+    cleaned = runner.invoke(args=["analytics", "cleanup"])
+    assert cleaned.exit_code == 0
+    assert "deleted 0 event(s)" in cleaned.output
+    bad = runner.invoke(args=["analytics", "rollup", "--from", "yesterday"])
+    assert bad.exit_code == 2
