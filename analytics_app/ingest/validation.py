@@ -56,6 +56,12 @@ _any_decoder = msgspec.json.Decoder()
 
 # A JSON "\u0000" escape that is not itself an escaped backslash followed by "u0000".
 _NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+# Control characters reach a decoded string only through these escapes or a raw DEL byte, so a
+# body without any of them needs no per-field control-character check.
+_CONTROL_GATE = re.compile(rb"\\[nrtbf]|\\u00[01]|\\u007[fF]|\x7f")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Identifiers and labels: no control characters (CSV and Excel exports rely on it).
+PLAIN_FIELDS = ("user_id", "type", "src", "id")
 # A number with an exponent of 1000 or more: PostgreSQL's numeric overflows (or a few bytes
 # expand to a 100 KB value). Checked outside strings only when this cheap gate matches.
 _HUGE_EXPONENT = re.compile(rb"[0-9][eE][+-]?0*[1-9][0-9]{3,}")
@@ -111,7 +117,8 @@ class Validator:
         self.skew = timedelta(0)
         self.latest = now + rules.future_tolerance
         self.earliest = now - rules.retention
-        # Set per body: NUL can only arrive as a \u0000 escape, so most bodies skip that check.
+        # Set per body: whether control characters or NUL can be in it at all (see the gates).
+        self.control_escapes = False
         self.nul_escapes = False
         # How many events the body held, once known: the audit trail records it.
         self.received = 0
@@ -127,6 +134,7 @@ class Validator:
         except UnicodeDecodeError as error:
             raise MalformedBodyError(f"request body is not UTF-8 (byte {error.start})") from None
         self.nul_escapes = b"\\u0000" in body
+        self.control_escapes = _CONTROL_GATE.search(body) is not None
         start = body.lstrip()[:1]
         if start not in (b"[", b"{"):
             if start == b"":
@@ -161,9 +169,9 @@ class Validator:
         problems = {}
         ts = self._timestamp(event.ts, problems)
         self._type(event.type, problems)
-        if self.nul_escapes:
-            for name in ("user_id", "type", "src", "id"):
-                self._no_nul(name, getattr(event, name), problems)
+        if self.control_escapes:
+            for name in PLAIN_FIELDS:
+                self._no_control(name, getattr(event, name), problems)
         payload = self._payload(bytes(event.payload), problems)
         if problems:
             errors[str(index)] = problems
@@ -180,9 +188,9 @@ class Validator:
             problems["type"] = [f"unknown event type {value!r}"]
 
     @staticmethod
-    def _no_nul(name, value, problems):
-        if isinstance(value, str) and "\x00" in value:
-            problems[name] = ["must not contain NUL characters"]
+    def _no_control(name, value, problems):
+        if isinstance(value, str) and _CONTROL.search(value):
+            problems[name] = ["must not contain control characters (tab, newline, NUL…)"]
 
     def _timestamp(self, ts, problems):
         if ts.tzinfo is None:
@@ -272,8 +280,8 @@ class Validator:
                 self._type(value, problems)
             elif name == "payload":
                 self._payload(bytes(value), problems)
-            if self.nul_escapes:
-                self._no_nul(name, value, problems)
+            if self.control_escapes and name in PLAIN_FIELDS:
+                self._no_control(name, value, problems)
         return problems or {"_schema": ["invalid event"]}
 
 

@@ -67,6 +67,7 @@ SDK_OPTIONS = {
     "maxRetryDelay": 400,
     "maxRetries": 5,
     "timeout": 3000,
+    "maxQueueSize": 20,
 }
 
 PAGE = """<!doctype html>
@@ -160,20 +161,20 @@ class Gunicorn:
 
 
 class PageServer:
-    """A second origin: serves one HTML page at ``/`` from a thread."""
+    """A second origin: serves ``html`` at ``/`` from a thread."""
 
-    def __init__(self, html):
-        body = html.encode()
+    def __init__(self):
+        self.html = ""
+        owner = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):
-                found = self.path == "/"
-                self.send_response(200 if found else 404)
+                body = owner.html.encode() if self.path == "/" else b""
+                self.send_response(200 if body else 404)
                 self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.send_header("Content-Length", str(len(body) if found else 0))
+                self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                if found:
-                    self.wfile.write(body)
+                self.wfile.write(body)
 
             def log_message(self, *args):
                 pass
@@ -239,6 +240,22 @@ def browser():
         playwright.stop()
 
 
+@pytest.fixture
+def page_origin():
+    """The page's own origin, another port than the server's: the SDK posts cross-origin."""
+    origin = PageServer()
+    yield origin
+    origin.stop()
+
+
+@pytest.fixture
+def context(browser):
+    """A fresh browser profile (empty localStorage), closed after the test."""
+    context = browser.new_context()
+    yield context
+    context.close()
+
+
 def _database_counts(database_env):
     """(rows, distinct client ids, sequence numbers) in the events table."""
     with psycopg.connect(database_env["DATABASE_URL"]) as connection:
@@ -263,14 +280,14 @@ def test_the_bundle_is_served_as_javascript(server):
 
 
 def test_every_event_tracked_through_a_server_crash_is_stored_exactly_once(
-    browser, server, database
+    server, database, page_origin, context
 ):
     """The page tracks on a timer while gunicorn is SIGKILLed and restarted on the same port.
 
     The SDK must retry what failed (network errors while the server is down) and the server
     must skip ids it already stored, so the database ends with each event exactly once.
     """
-    html = PAGE.format(
+    page_origin.html = PAGE.format(
         server=server.url,
         server_json=json.dumps(server.url),
         token=json.dumps(make_token(sub="e2e-browser")),
@@ -278,8 +295,6 @@ def test_every_event_tracked_through_a_server_crash_is_stored_exactly_once(
         events=EVENTS,
         every=TRACK_EVERY_MS,
     )
-    page_server = PageServer(html)
-    context = browser.new_context()
     requested, failed, errors = [], [], []
     context.on("request", lambda request: requested.append(request.url))
     context.on("requestfailed", lambda request: failed.append(request.url))
@@ -293,36 +308,30 @@ def test_every_event_tracked_through_a_server_crash_is_stored_exactly_once(
             f"gunicorn log:\n{server.log_tail()}"
         )
 
-    try:
-        page.goto(page_server.url)
-        assert page.evaluate("typeof window.Analytics.AnalyticsClient") == "function"
+    page.goto(page_origin.url)
+    assert page.evaluate("typeof window.Analytics.AnalyticsClient") == "function"
 
-        assert _wait_for(lambda: _stored(database) >= KILL_AFTER_STORED, 20), diagnosis()
-        server.kill()
-        tracked_at_kill = page.evaluate("window.tracked")
-        time.sleep(OUTAGE_SECONDS)
-        server.start()
-        tracked_at_restart = page.evaluate("window.tracked")
+    assert _wait_for(lambda: _stored(database) >= KILL_AFTER_STORED, 20), diagnosis()
+    server.kill()
+    tracked_at_kill = page.evaluate("window.tracked")
+    time.sleep(OUTAGE_SECONDS)
+    server.start()
+    tracked_at_restart = page.evaluate("window.tracked")
 
-        drained = _wait_for(
-            lambda: page.evaluate(
-                f"window.tracked === {EVENTS} && window.client.stats().queued === 0"
-            ),
-            DRAIN_DEADLINE_SECONDS,
-            interval=0.1,
-        )
-        assert drained, diagnosis()
-        stats = page.evaluate("window.client.stats()")
-    finally:
-        context.close()
-        page_server.stop()
+    drained = _wait_for(
+        lambda: page.evaluate(f"window.tracked === {EVENTS} && window.client.stats().queued === 0"),
+        DRAIN_DEADLINE_SECONDS,
+        interval=0.1,
+    )
+    assert drained, diagnosis()
+    stats = page.evaluate("window.client.stats()")
 
-    # The crash happened mid-stream and the SDK saw it.
+    # The crash happened mid-stream, and the SDK saw it: failed requests, then retries.
     assert tracked_at_kill < EVENTS
     assert tracked_at_restart > tracked_at_kill
-    ingest = server.url + SDK_OPTIONS["endpoint"]
-    assert ingest in failed
+    assert server.url + SDK_OPTIONS["endpoint"] in failed
     assert stats["retries"] > 0
+    assert stats["sent"] == EVENTS
     assert stats["dropped"] == 0
     assert not errors
 
