@@ -13,7 +13,19 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def create_app(env=None):
     """Create the app from the process environment, ``env`` overriding variables in it."""
-    from . import api, auth, cli, errors, ingest, logs, ratelimit, redis_store, request_id, tasks
+    from . import (
+        api,
+        auth,
+        cli,
+        database,
+        errors,
+        ingest,
+        logs,
+        ratelimit,
+        redis_store,
+        request_id,
+        tasks,
+    )
     from .config import load_config
     from .extensions import db, migrate
 
@@ -24,7 +36,7 @@ def create_app(env=None):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     logs.init_app(app)
-    db.init_app(app)
+    database.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     request_id.init_app(app)
     auth.init_app(app)

@@ -68,7 +68,10 @@ def cleanup_command():
     """Delete events and metrics past their retention periods."""
     with click.progressbar(length=0, label="Deleting", show_pos=True) as bar:
         deleted = retention.clean_up(progress=lambda count: bar.update(count))
-    click.echo(f"deleted {deleted['events']} event(s) and {deleted['metrics']} metric row(s)")
+    click.echo(
+        f"deleted {deleted['events']} event(s), {deleted['metrics']} metric row(s)"
+        f" and {deleted['exports']} expired export file(s)"
+    )
 
 
 @analytics.command("demo")

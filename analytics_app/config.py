@@ -171,6 +171,8 @@ def load_config(env, instance_path):
         "PROXY_FIX_HOPS": _int(env, "PROXY_FIX_HOPS", 0, 0),
         "REPORT_TIMEZONE": report_tz,
         "REPORT_CACHE_SECONDS": _int(env, "REPORT_CACHE_SECONDS", 30, 0),
+        "EXPORT_DIR": env.get("EXPORT_DIR") or str(Path(instance_path) / "exports"),
+        "EXPORT_TTL_HOURS": _int(env, "EXPORT_TTL_HOURS", 24),
         # Run tasks inline instead of queueing them (tests, and a laptop without a worker).
         "HUEY_IMMEDIATE": _bool(env, "HUEY_IMMEDIATE", False),
         "LOG_LEVEL": log_level,

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 
+from .exports import jobs as export_jobs
 from .extensions import db
 from .models import Event, Metric
 
@@ -30,7 +31,7 @@ def _delete_in_batches(model, condition, progress=None):
 
 
 def clean_up(progress=None):
-    """Delete what is past retention; return ``{"events": n, "metrics": m}``."""
+    """Delete what is past retention; return how many events, metrics and export files."""
     config = current_app.config
     now = datetime.now(UTC)
     event_cutoff = now - timedelta(days=config["EVENT_RETENTION_DAYS"])
@@ -38,4 +39,5 @@ def clean_up(progress=None):
     return {
         "events": _delete_in_batches(Event, Event.ts < event_cutoff, progress),
         "metrics": _delete_in_batches(Metric, Metric.date < metric_cutoff, progress),
+        "exports": export_jobs.expire_finished(),
     }

@@ -25,7 +25,15 @@ from helpers import SECRET, Client, LiveServer, make_token
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-TABLES = ("events", "metrics", "ingest_audit", "rollup_marks", "erased_users", "erasure_jobs")
+TABLES = (
+    "events",
+    "metrics",
+    "ingest_audit",
+    "rollup_marks",
+    "erased_users",
+    "erasure_jobs",
+    "export_jobs",
+)
 
 
 def _unavailable(reason):
@@ -96,12 +104,13 @@ def base_env(extra=None):
 
 
 @pytest.fixture
-def make_app(backend):
+def make_app(backend, tmp_path):
     """Build an app on the session's database, with environment overrides."""
     apps = []
 
     def factory(**overrides):
-        app = create_app(base_env({**backend, **overrides}))
+        env = {**backend, "EXPORT_DIR": str(tmp_path / "exports"), **overrides}
+        app = create_app(base_env(env))
         apps.append(app)
         return app
 

@@ -75,7 +75,7 @@ def test_retention_removes_exactly_what_is_old(make_app):
             )
         db.session.commit()
         result = app.extensions["tasks"].cleanup().get()
-    assert result == {"events": 2, "metrics": 1}
+    assert result == {"events": 2, "metrics": 1, "exports": 0}
     remaining = sorted(r[0] for r in query(app, "SELECT user_id FROM events"))
     assert remaining == ["u2", "u3"]
     assert [r[0] for r in query(app, "SELECT name FROM metrics")] == ["young"]

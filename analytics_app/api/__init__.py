@@ -1,7 +1,7 @@
 """The JSON API under /api/analytics, documented by flask-smorest."""
 
 from ..extensions import api
-from . import audit, health, ingest, reports, schemas, users
+from . import audit, exports, health, ingest, reports, schemas, users
 
 
 def init_app(app):
@@ -30,4 +30,5 @@ def init_app(app):
     api.register_blueprint(audit.blp)
     api.register_blueprint(reports.blp)
     api.register_blueprint(users.blp)
+    api.register_blueprint(exports.blp)
     ingest.register_alias(app)

@@ -47,7 +47,8 @@ class User(MethodView):
             abort(422, message="user_id is longer than 255 characters")
         job = request_erasure(user_id, current_subject(), current_request_id())
         tasks().erase_user(job.id)
-        return db.session.get(ErasureJob, job.id)
+        db.session.refresh(job)  # an inline (immediate) task may have finished it already
+        return job
 
 
 @blp.route("/erasures/<int:job_id>")

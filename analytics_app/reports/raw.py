@@ -38,6 +38,9 @@ class Filters:
         return clauses
 
 
+NO_FILTERS = Filters()
+
+
 def _windows(spans):
     """A CTE of numbered UTC spans: one row ``(n, lo, hi)`` per span."""
     rows = [
@@ -55,7 +58,7 @@ def _in_window(windows):
     return sa.and_(events.c.ts >= windows.c.lo, events.c.ts < windows.c.hi)
 
 
-def distinct_users(spans, filters=Filters()):
+def distinct_users(spans, filters=NO_FILTERS):
     """Count distinct users in each UTC span; return a list aligned with ``spans``."""
     if not spans:
         return []
@@ -76,7 +79,7 @@ def distinct_users(spans, filters=Filters()):
     return [counts.get(n, 0) for n in range(len(spans))]
 
 
-def event_counts(spans, filters=Filters()):
+def event_counts(spans, filters=NO_FILTERS):
     """Count events per span by (type, src); return ``[{(type, src): count}]`` per span."""
     if not spans:
         return []
@@ -100,7 +103,7 @@ def _epoch_seconds(expression):
     return (sa.func.julianday(expression) - 2440587.5) * 86400.0
 
 
-def sessions(lo, hi, filters=Filters()):
+def sessions(lo, hi, filters=NO_FILTERS):
     """Count sessions (events sharing ``payload.session_id``) and their average length (s)."""
     session_id = events.c.payload["session_id"].as_string()
     per_session = (
@@ -120,7 +123,7 @@ def sessions(lo, hi, filters=Filters()):
     return count, float(average or 0.0)
 
 
-def top_pages(lo, hi, filters=Filters(), limit=10):
+def top_pages(lo, hi, filters=NO_FILTERS, limit=10):
     """The most viewed pages (``payload.page`` of ``page_view`` events), with view counts."""
     page = events.c.payload["page"].as_string()
     query = (
@@ -139,7 +142,7 @@ def top_pages(lo, hi, filters=Filters(), limit=10):
     return [(name, views) for name, views in db.session.execute(query)]
 
 
-def retention(cohort_days, horizon_days, offsets, filters=Filters()):
+def retention(cohort_days, horizon_days, offsets, filters=NO_FILTERS):
     """Day-N retention of new users.
 
     ``cohort_days`` are the spans whose new users form cohorts (a user is new on the day of

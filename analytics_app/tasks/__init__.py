@@ -68,6 +68,7 @@ def init_app(app):
         erase_user=huey.task(name="erase_user", retries=3, retry_delay=30)(
             _in_app(app, huey, jobs.erase_user)
         ),
+        export=huey.task(name="export", retries=2, retry_delay=30)(_in_app(app, huey, jobs.export)),
     )
     huey.periodic_task(crontab(minute="*/5"), name="rollup-every-5-minutes")(rollup)
     huey.periodic_task(crontab(minute="17"), name="cleanup-hourly")(cleanup)

@@ -3,6 +3,7 @@
 from flask import current_app
 
 from .. import erasure, retention
+from ..exports import jobs as export_jobs
 from ..reports import rollups
 
 
@@ -20,3 +21,8 @@ def erase_user(job_id):
     """Carry out one erasure job, then queue a rollup for the days it touched."""
     erasure.run(job_id)
     current_app.extensions["tasks"].rollup()
+
+
+def export(job_id):
+    """Write one export job's file."""
+    export_jobs.run(job_id)

@@ -1,0 +1,164 @@
+"""Exports (scope analytics:read): GET /reports/events streams CSV or Excel; POST /exports
+queues a large export as a job with progress and a signed download link."""
+
+import tempfile
+
+from flask import Response, current_app, request, send_file, stream_with_context, url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+from marshmallow import Schema, fields, validate
+
+from ..auth import READ, current_subject, require_token
+from ..exports import jobs, stream, xlsx
+from ..exports.request import MEDIA_TYPES, ExportRequest
+from ..extensions import db
+from ..models import ExportJob
+from ..reports.raw import Filters
+from ..tasks import tasks
+from .docs import BEARER, error_responses
+from .report_schemas import ReportQuerySchema
+
+blp = Blueprint(
+    "exports", __name__, url_prefix="/api/analytics", description="Export events as CSV or Excel."
+)
+
+FILE_CHUNK = 64 * 1024
+
+
+class ExportQuerySchema(ReportQuerySchema):
+    """Without start/end, every stored event."""
+
+    format = fields.String(load_default="csv", validate=validate.OneOf(sorted(MEDIA_TYPES)))
+
+
+def export_request(args):
+    start, end = args.get("start"), args.get("end")
+    if (start is None) != (end is None):
+        abort(422, errors={"query": {"start": ["start and end go together"]}})
+    return ExportRequest(
+        format=args["format"],
+        tz=args.get("tz") or current_app.config["REPORT_TIMEZONE"],
+        start=start,
+        end=end,
+        filters=Filters(args.get("type"), args.get("src"), args.get("user_id")),
+    )
+
+
+def _attachment(export, body):
+    return Response(
+        body,
+        mimetype=MEDIA_TYPES[export.format],
+        headers={"Content-Disposition": f'attachment; filename="{export.filename()}"'},
+    )
+
+
+def _file_chunks(handle):
+    with handle:
+        while chunk := handle.read(FILE_CHUNK):
+            yield chunk
+
+
+@blp.route("/reports/events")
+class EventExport(MethodView):
+    @require_token(READ)
+    @blp.doc(
+        security=BEARER,
+        responses={
+            "200": {"description": "The file", "content": {t: {} for t in MEDIA_TYPES.values()}}
+        },
+    )
+    @blp.arguments(ExportQuerySchema, location="query")
+    @error_responses(blp, 401, 403, 422)
+    def get(self, args):
+        """Download events as CSV (streamed as it is read) or Excel, for the filters given."""
+        export = export_request(args)
+        lo, hi = export.span()
+        if export.format == "csv":
+            chunks = stream.csv_chunks(lo, hi, export.filters)
+            return _attachment(export, stream_with_context(chunks))
+        spool = tempfile.TemporaryFile()  # noqa: SIM115 - _file_chunks closes it once sent
+        xlsx.write(stream.rows(lo, hi, export.filters), spool)
+        spool.seek(0)
+        return _attachment(export, _file_chunks(spool))
+
+
+class ExportJobSchema(Schema):
+    id = fields.Integer()
+    format = fields.String()
+    params = fields.Dict(metadata={"description": "tz, start, end, type, src, user_id"})
+    status = fields.String(metadata={"description": "pending, running, done, failed, expired"})
+    rows_written = fields.Integer()
+    rows_total = fields.Integer(allow_none=True)
+    requested_by = fields.String()
+    created_at = fields.DateTime()
+    finished_at = fields.DateTime(allow_none=True)
+    expires_at = fields.DateTime(allow_none=True)
+    error = fields.String(allow_none=True)
+    status_url = fields.Function(lambda job: url_for("exports.ExportStatus", job_id=job.id))
+    download_url = fields.Function(
+        lambda job: (
+            url_for("exports.ExportDownload", job_id=job.id, signature=jobs.signature(job))
+            if job.status == "done"
+            else None
+        ),
+        metadata={"description": "Signed link, valid until expires_at; no token needed."},
+    )
+
+
+@blp.route("/exports")
+class ExportJobs(MethodView):
+    @require_token(READ)
+    @blp.doc(security=BEARER)
+    @blp.arguments(ExportQuerySchema, location="json")
+    @blp.response(202, ExportJobSchema)
+    @error_responses(blp, 401, 403, 422)
+    def post(self, args):
+        """Queue an export of the same filters and format as GET /reports/events."""
+        job = jobs.create(export_request(args), current_subject())
+        tasks().export(job.id)
+        db.session.refresh(job)  # an inline (immediate) task may have finished it already
+        return job
+
+
+@blp.route("/exports/<int:job_id>")
+class ExportStatus(MethodView):
+    @require_token(READ)
+    @blp.doc(security=BEARER)
+    @blp.response(200, ExportJobSchema)
+    @error_responses(blp, 401, 403, 404)
+    def get(self, job_id):
+        """Read an export job's progress (rows written of the total) and its download link."""
+        return db.get_or_404(ExportJob, job_id, description="no such export job")
+
+
+@blp.route("/exports/<int:job_id>/download")
+class ExportDownload(MethodView):
+    @blp.doc(
+        parameters=[{"in": "query", "name": "signature", "schema": {"type": "string"}}],
+        responses={"200": {"description": "The file"}},
+    )
+    @error_responses(blp, 401, 403, 404, 410)
+    def get(self, job_id):
+        """Download a finished export with its signed link (or a read-scope bearer token)."""
+        job = db.get_or_404(ExportJob, job_id, description="no such export job")
+        if not jobs.signature_valid(job, request.args.get("signature", "")):
+            return _download_with_token(job)
+        return _send(job)
+
+
+@require_token(READ)
+def _download_with_token(job):
+    return _send(job)
+
+
+def _send(job):
+    if job.status == "expired":
+        abort(410, message="this export has expired; request it again")
+    if job.status != "done":
+        abort(404, message=f"this export is {job.status}, not ready to download")
+    return send_file(
+        jobs.file_path(job),
+        mimetype=MEDIA_TYPES[job.format],
+        as_attachment=True,
+        download_name=job.filename,
+    )

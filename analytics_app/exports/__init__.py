@@ -1,0 +1,1 @@
+"""Export writers: event rows in, CSV or Excel bytes out."""

@@ -1,0 +1,32 @@
+"""CSV (RFC 4180, header row, CRLF row ends) from PostgreSQL's COPY or from plain rows."""
+
+import csv
+import io
+
+from ..reports.events import COLUMNS
+
+CHUNK_ROWS = 1000
+
+
+def crlf(chunks):
+    """Turn COPY's LF row ends into CRLF.
+
+    Exact without parsing quotes: ingest refuses control characters in every text column
+    but the payload, and JSON text never holds a raw newline, so every LF ends a row.
+    """
+    for chunk in chunks:
+        yield bytes(chunk).replace(b"\n", b"\r\n")
+
+
+def from_rows(rows):
+    """Encode rows (tuples in ``COLUMNS`` order) as CSV chunks, header first."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(COLUMNS)
+    for count, row in enumerate(rows, 1):
+        writer.writerow(row)
+        if count % CHUNK_ROWS == 0:
+            yield buffer.getvalue().encode("utf-8")
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode("utf-8")

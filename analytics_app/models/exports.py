@@ -1,0 +1,30 @@
+"""Export jobs: a large export written by the worker, with progress a page can poll."""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Identity, Integer, String, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+from .types import BigId, Json, Timestamp
+
+
+class ExportJob(db.Model):
+    """One requested export; its id names the file the worker writes."""
+
+    __tablename__ = "export_jobs"
+
+    id: Mapped[int] = mapped_column(BigId, Identity(), primary_key=True)
+    requested_by: Mapped[str] = mapped_column(String(255))
+    format: Mapped[str] = mapped_column(String(8))
+    # The request's filters as given (tz, start, end, type, src, user_id).
+    params: Mapped[dict[str, Any]] = mapped_column(Json)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    rows_written: Mapped[int] = mapped_column(Integer, default=0)
+    rows_total: Mapped[int | None] = mapped_column(Integer)
+    filename: Mapped[str | None] = mapped_column(String(255))
+    error: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+    finished_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    expires_at: Mapped[datetime | None] = mapped_column(Timestamp)
