@@ -42,7 +42,7 @@ def _unavailable(reason):
     pytest.skip(reason)
 
 
-def _postgres_database():
+def postgres_database():
     """Create a fresh database; return its URL and a function that drops it."""
     name = f"analytics_test_{uuid.uuid4().hex[:12]}"
     try:
@@ -68,7 +68,7 @@ def _postgres_database():
 def backend(request, tmp_path_factory):
     """Environment of one migrated database (and Redis, with PostgreSQL)."""
     if request.param == "postgresql":
-        url, drop = _postgres_database()
+        url, drop = postgres_database()
         env = {"DATABASE_URL": url, "REDIS_URL": REDIS_URL}
     else:
         path = tmp_path_factory.mktemp("sqlite") / "analytics.db"

@@ -30,7 +30,7 @@ import requests
 
 from analytics_app import ROOT
 
-from conftest import REDIS_URL, _postgres_database, base_env
+from conftest import REDIS_URL, base_env, postgres_database
 from helpers import make_token
 
 try:
@@ -67,7 +67,6 @@ SDK_OPTIONS = {
     "maxRetryDelay": 400,
     "maxRetries": 5,
     "timeout": 3000,
-    "maxQueueSize": 20,
 }
 
 PAGE = """<!doctype html>
@@ -200,7 +199,7 @@ def database():
     from analytics_app import create_app
     from analytics_app.extensions import db
 
-    url, drop = _postgres_database()
+    url, drop = postgres_database()
     env = base_env({"DATABASE_URL": url, "REDIS_URL": REDIS_URL})
     try:
         app = create_app(env)
