@@ -21,6 +21,7 @@ def create_app(env=None):
         errors,
         ingest,
         logs,
+        metrics,
         ratelimit,
         redis_store,
         request_id,
@@ -39,6 +40,7 @@ def create_app(env=None):
     database.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     request_id.init_app(app)
+    metrics.init_app(app)
     auth.init_app(app)
     redis_store.init_app(app)
     ratelimit.init_app(app)

@@ -9,7 +9,7 @@ error envelope; a valid token without the needed scope gets 403.
 from datetime import timedelta
 from functools import wraps
 
-from flask import current_app
+from flask import current_app, g
 from flask_jwt_extended import create_access_token, get_jwt, verify_jwt_in_request
 
 from .errors import AuthenticationError, MissingScopeError, error_response
@@ -41,6 +41,7 @@ def require_token(scope=None):
         @wraps(view)
         def wrapper(*args, **kwargs):
             verify_jwt_in_request()
+            g.subject = get_jwt()["sub"]  # for the logs
             if scope is not None and scope not in token_scopes(get_jwt()):
                 raise MissingScopeError(f"this endpoint needs the {scope!r} scope")
             return view(*args, **kwargs)

@@ -56,6 +56,13 @@ def _bool(env, name, default=False):
     raise ConfigError(f"{name} must be true or false, got {raw!r}")
 
 
+def _choice(env, name, choices, default):
+    value = env.get(name) or default
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
 def _list(env, name, default):
     raw = env.get(name)
     if raw is None or raw.strip() == "":
@@ -176,4 +183,5 @@ def load_config(env, instance_path):
         # Run tasks inline instead of queueing them (tests, and a laptop without a worker).
         "HUEY_IMMEDIATE": _bool(env, "HUEY_IMMEDIATE", False),
         "LOG_LEVEL": log_level,
+        "LOG_FORMAT": _choice(env, "LOG_FORMAT", ("json", "text"), "json"),
     }

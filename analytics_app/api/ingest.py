@@ -7,6 +7,7 @@ from flask_smorest import Blueprint
 from ..auth import current_subject, require_token
 from ..extensions import cors
 from ..ingest.service import Caller, ingest
+from ..metrics import record_ingest
 from ..ratelimit import check_rate_limit
 from ..request_id import current_request_id
 from .docs import BEARER, error_responses
@@ -55,6 +56,7 @@ class Ingest(MethodView):
             user_agent=request.user_agent.string[:255] or None,
         )
         outcome = ingest(request, caller)
+        record_ingest(outcome)
         result = {"ingested": outcome.stored, "duplicates": outcome.duplicates}
         if outcome.dropped:
             result["dropped"] = outcome.dropped

@@ -13,6 +13,7 @@ from sqlalchemy.exc import DataError
 
 from ..errors import AppError, EventValidationError, MalformedBodyError
 from ..extensions import db
+from ..metrics import record_refused
 from ..models import IngestAudit
 from .anonymize import anonymize
 from .body import read_body
@@ -89,6 +90,7 @@ def _clock_skew(request, now):
 
 def _audit_refusal(caller, refusal, received):
     """Record a refused batch: all of its events were refused, nothing was stored."""
+    record_refused(received)
     db.session.add(
         IngestAudit(
             **caller.as_audit(),

@@ -15,6 +15,7 @@ from huey import RedisHuey, SqliteHuey, crontab
 from huey.exceptions import TaskLockedException
 
 from ..extensions import db
+from ..metrics import TASK_FAILURES, TASK_RUNS
 from . import jobs
 
 log = logging.getLogger(__name__)
@@ -34,8 +35,11 @@ def make_huey(config, instance_path):
 def _in_app(app, huey, function, lock=None):
     """Run a job inside the app's context, alone when it names a lock."""
 
+    name = function.__name__
+
     @functools.wraps(function)
     def run(*args, **kwargs):
+        TASK_RUNS.labels(name).inc()
         with app.app_context():
             try:
                 if lock is None:
@@ -45,6 +49,9 @@ def _in_app(app, huey, function, lock=None):
             except TaskLockedException:
                 log.info("%s is already running; skipped", lock)
                 return None
+            except Exception:
+                TASK_FAILURES.labels(name).inc()
+                raise
             finally:
                 db.session.remove()
 
