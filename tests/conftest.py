@@ -33,6 +33,9 @@ TABLES = (
     "erased_users",
     "erasure_jobs",
     "export_jobs",
+    "dashboard_sessions",
+    "dashboard_users",
+    "api_tokens",
 )
 
 

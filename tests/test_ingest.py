@@ -240,3 +240,14 @@ def test_batches_up_to_the_limit_are_accepted(app, client, size):
     response = client.ingest([make_event() for _ in range(size)])
     assert response.json() == {"ingested": size, "duplicates": 0}
     assert count_events(app) == size
+
+
+def test_only_events_for_rolled_up_days_leave_a_rollup_mark(app, client):
+    """Today is not rolled up in any zone, so today's traffic costs no mark row."""
+    client.ingest([make_event(), make_event()])
+    assert query(app, "SELECT count(*) FROM rollup_marks")[0][0] == 0
+    two_days_ago = (datetime.now(UTC) - timedelta(days=2)).isoformat()
+    client.ingest([make_event(), make_event(ts=two_days_ago)])
+    [(first, last)] = query(app, "SELECT first_ts, last_ts FROM rollup_marks")
+    assert abs(_utc(first) - datetime.fromisoformat(two_days_ago)) < timedelta(seconds=1)
+    assert _utc(last) > _utc(first)

@@ -117,9 +117,11 @@ class Validator:
         self.skew = timedelta(0)
         self.latest = now + rules.future_tolerance
         self.earliest = now - rules.retention
-        # Set per body: whether control characters or NUL can be in it at all (see the gates).
+        # Set per body: whether control characters, NUL or huge exponents can be in it at all,
+        # so most bodies skip those checks (see the gates above).
         self.control_escapes = False
         self.nul_escapes = False
+        self.huge_exponents = False
         # How many events the body held, once known: the audit trail records it.
         self.received = 0
 
@@ -134,7 +136,9 @@ class Validator:
         except UnicodeDecodeError as error:
             raise MalformedBodyError(f"request body is not UTF-8 (byte {error.start})") from None
         self.nul_escapes = b"\\u0000" in body
-        self.control_escapes = _CONTROL_GATE.search(body) is not None
+        escapes = b"\\" in body or b"\x7f" in body
+        self.control_escapes = escapes and _CONTROL_GATE.search(body) is not None
+        self.huge_exponents = _HUGE_EXPONENT.search(body) is not None
         start = body.lstrip()[:1]
         if start not in (b"[", b"{"):
             if start == b"":
@@ -221,7 +225,7 @@ class Validator:
             problems["payload"] = [f"nests deeper than {self.rules.max_payload_depth} levels"]
         elif self.nul_escapes and _NUL_ESCAPE.search(raw):
             problems["payload"] = ["must not contain NUL characters"]
-        elif _HUGE_EXPONENT.search(raw) and _HUGE_EXPONENT.search(_JSON_STRING.sub(b'""', raw)):
+        elif self.huge_exponents and _huge_exponent(raw):
             problems["payload"] = ["numbers must have an exponent below 1000"]
         else:
             return raw.decode("utf-8")
@@ -283,6 +287,11 @@ class Validator:
             if self.control_escapes and name in PLAIN_FIELDS:
                 self._no_control(name, value, problems)
         return problems or {"_schema": ["invalid event"]}
+
+
+def _huge_exponent(raw):
+    """Whether a number outside the strings has an exponent of 1000 or more."""
+    return bool(_HUGE_EXPONENT.search(raw) and _HUGE_EXPONENT.search(_JSON_STRING.sub(b'""', raw)))
 
 
 def _depth(json_without_strings):

@@ -1,6 +1,7 @@
 """Write a validated batch, its rollup mark and its audit record in one round trip.
 
-No ORM objects: on PostgreSQL the whole batch travels as six arrays into one statement whose
+No ORM objects: on PostgreSQL the whole batch travels as six binary arrays (psycopg builds text
+array literals in Python, several times slower) into one statement whose
 data-modifying CTEs insert the events (``unnest`` + ``ON CONFLICT DO NOTHING``, skipping
 erased users), append the rollup mark and write the audit row; on SQLite it is one
 ``executemany`` and two small inserts. Neither commits: the service does.
@@ -12,8 +13,8 @@ from datetime import UTC
 _PG_INSERT = """
 WITH batch AS (
     SELECT * FROM unnest(
-        %(client_id)s::varchar[], %(ts)s::timestamptz[], %(user_id)s::varchar[],
-        %(type)s::varchar[], %(src)s::varchar[], %(payload)s::jsonb[]
+        %(client_id)b::varchar[], %(ts)b::timestamptz[], %(user_id)b::varchar[],
+        %(type)b::varchar[], %(src)b::varchar[], %(payload)b::jsonb[]
     ) AS b (client_id, ts, user_id, type, src, payload)
 ), erased AS (
     SELECT count(*)::int AS n FROM batch JOIN erased_users USING (user_id)
@@ -25,7 +26,7 @@ WITH batch AS (
     RETURNING ts
 ), marked AS (
     INSERT INTO rollup_marks (first_ts, last_ts)
-    SELECT min(ts), max(ts) FROM stored HAVING count(*) > 0
+    SELECT min(ts), max(ts) FROM stored HAVING count(*) > 0 AND min(ts) < %(mark_before)s
 ), counted AS (
     SELECT (SELECT count(*)::int FROM stored) AS stored, (SELECT n FROM erased) AS erased
 )
@@ -63,14 +64,18 @@ class Outcome:
     dropped: int
 
 
-def write_batch(connection, batch, audit):
-    """Store the batch, skipping known client ids and erased users."""
+def write_batch(connection, batch, audit, mark_before):
+    """Store the batch, skipping known client ids and erased users.
+
+    A rollup mark is written only when the batch reaches back before ``mark_before``: events
+    after it fall on a day no zone has rolled up yet (see ``rollups.first_unrolled_instant``).
+    """
     if connection.dialect.name == "postgresql":
-        return _write_postgresql(connection, batch, audit)
-    return _write_sqlite(connection, batch, audit)
+        return _write_postgresql(connection, batch, audit, mark_before)
+    return _write_sqlite(connection, batch, audit, mark_before)
 
 
-def _write_postgresql(connection, batch, audit):
+def _write_postgresql(connection, batch, audit, mark_before):
     params = {
         "client_id": batch.client_id,
         "ts": batch.ts,
@@ -79,6 +84,7 @@ def _write_postgresql(connection, batch, audit):
         "src": batch.src,
         "payload": batch.payload,
         "received": len(batch),
+        "mark_before": mark_before,
         **audit,
     }
     stored, dropped = connection.exec_driver_sql(_PG_INSERT, params).one()
@@ -90,7 +96,7 @@ def sqlite_time(moment):
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-def _write_sqlite(connection, batch, audit):
+def _write_sqlite(connection, batch, audit, mark_before):
     users = sorted(set(batch.user_id))
     placeholders = ", ".join("?" * len(users))
     erased = {
@@ -104,9 +110,10 @@ def _write_sqlite(connection, batch, audit):
     if rows:
         values = [(c, sqlite_time(ts), u, t, s, p) for c, ts, u, t, s, p in rows]
         stored = connection.exec_driver_sql(_SQLITE_INSERT, values).rowcount
-    if stored:
-        times = [row[1] for row in rows]
-        connection.exec_driver_sql(_SQLITE_MARK, (sqlite_time(min(times)), sqlite_time(max(times))))
+    first = min(row[1] for row in rows) if rows else None
+    if stored and first < mark_before:
+        last = max(row[1] for row in rows)
+        connection.exec_driver_sql(_SQLITE_MARK, (sqlite_time(first), sqlite_time(last)))
     duplicates = len(rows) - stored
     connection.exec_driver_sql(
         _SQLITE_AUDIT,

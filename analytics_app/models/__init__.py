@@ -6,8 +6,13 @@ from .events import Event
 from .exports import ExportJob
 from .metrics import Metric
 from .rollups import RollupMark
+from .tokens import ApiToken
+from .users import DashboardSession, DashboardUser
 
 __all__ = [
+    "ApiToken",
+    "DashboardSession",
+    "DashboardUser",
     "ErasedUser",
     "ErasureJob",
     "Event",

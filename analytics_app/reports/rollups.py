@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from ..extensions import db
 from ..models import Metric, RollupMark
 from . import raw
-from .periods import day_in, local_date, today_in, zone
+from .periods import day_in, local_date, local_midnight, today_in, zone
 
 WINDOWS = {"dau": 1, "wau": 7, "mau": 30}
 LONGEST_WINDOW = max(WINDOWS.values())
@@ -49,6 +49,15 @@ def stale_days(marks, tz, window=LONGEST_WINDOW):
         last = local_date(_aware(last_ts), tzinfo) + timedelta(days=window - 1)
         stale.update(first + timedelta(days=n) for n in range((last - first).days + 1))
     return stale
+
+
+def first_unrolled_instant(zones):
+    """The earliest instant that is already "today" in every rolled zone.
+
+    Events at or after it touch no rolled-up day (nor any window ending on one), so ingest
+    need not mark them.
+    """
+    return max(local_midnight(today_in(zone(tz)), zone(tz)) for tz in zones)
 
 
 def _aware(moment):

@@ -1,0 +1,51 @@
+"""The web dashboard: server-rendered pages and HTMX fragments under /dashboard.
+
+Signed-in users only, through a server-side session (``sessions``) whose secret travels in
+Flask's signed session cookie; every state-changing request carries a CSRF token (Flask-WTF).
+The JSON API keeps its bearer tokens and is untouched by either.
+"""
+
+import hashlib
+import hmac
+
+from . import throttle
+from .blueprint import bp, csrf, htmx
+
+DEFAULTS = {
+    "DASHBOARD_SESSION_IDLE_MINUTES": 120,
+    "DASHBOARD_SESSION_HOURS": 12,
+    "DASHBOARD_SIGNIN_ACCOUNT_LIMIT": "5 per 15 minutes",
+    "DASHBOARD_SIGNIN_IP_LIMIT": "30 per 15 minutes",
+    "DASHBOARD_DEFAULT_DAYS": 28,
+    # Exports up to this many rows download at once; larger ones run as background jobs.
+    "DASHBOARD_DIRECT_EXPORT_ROWS": {"csv": 100_000, "xlsx": 20_000},
+}
+
+
+def _session_secret(app):
+    """A key for the session cookie: SECRET_KEY if set, else derived from the JWT secret."""
+    if app.config.get("SECRET_KEY"):
+        return app.config["SECRET_KEY"]
+    key = app.config["JWT_SECRET_KEY"].encode()
+    return hmac.new(key, b"analytics dashboard session cookie", hashlib.sha256).hexdigest()
+
+
+def init_app(app):
+    """Configure the session cookie and CSRF, and register the dashboard's routes."""
+    for name, value in DEFAULTS.items():
+        app.config.setdefault(name, value)
+    app.config.update(
+        SECRET_KEY=_session_secret(app),
+        SESSION_COOKIE_NAME="analytics_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=app.config["APP_ENV"] != "development",
+        # Only dashboard routes check CSRF (see blueprint.py): the API uses bearer tokens.
+        WTF_CSRF_CHECK_DEFAULT=False,
+        # The token lives as long as the session that holds it.
+        WTF_CSRF_TIME_LIMIT=app.config["DASHBOARD_SESSION_HOURS"] * 3600,
+    )
+    csrf.init_app(app)
+    htmx.init_app(app)
+    throttle.init_app(app)
+    app.register_blueprint(bp)

@@ -1,0 +1,33 @@
+"""The dashboard blueprint: the pages' own blueprints nest in it and share its hooks."""
+
+from flask import Blueprint, redirect, url_for
+from flask_wtf.csrf import CSRFProtect
+from htmx_flask import Htmx
+
+from . import account, admin, downloads, errors, overview, sessions, templating
+
+csrf = CSRFProtect()
+htmx = Htmx()
+
+bp = Blueprint("dashboard", __name__)
+
+
+@bp.get("/")
+def root():
+    """Send visitors of the bare host to the dashboard."""
+    return redirect(url_for("dashboard.overview.index"))
+
+
+def _protect_from_csrf():
+    """Refuse a POST (sign-in included) whose CSRF token is missing or wrong."""
+    csrf.protect()
+
+
+# In this order: who is signed in (the error page's header shows it), then the CSRF check.
+bp.before_request(sessions.load)
+bp.before_request(_protect_from_csrf)
+bp.after_request(errors.security_headers)
+errors.register(bp)
+templating.register(bp)
+for child in (account.bp, overview.bp, downloads.bp, admin.bp):
+    bp.register_blueprint(child)

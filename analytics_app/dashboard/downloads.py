@@ -1,0 +1,122 @@
+"""Exports of the selection on screen: small ones download at once, large ones run as jobs.
+
+The same export code as GET /api/analytics/reports/events and POST /api/analytics/exports,
+authorised by the dashboard session instead of a bearer token.
+"""
+
+import tempfile
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    stream_with_context,
+    url_for,
+)
+
+from ..exports import jobs, stream, xlsx
+from ..exports.request import MEDIA_TYPES, ExportRequest
+from ..extensions import db
+from ..models import ExportJob
+from ..reports.events import count_rows
+from ..tasks import tasks
+from . import selection
+from .forms import ActionForm
+from .sessions import login_required, passive
+
+bp = Blueprint("exports", __name__, url_prefix="/dashboard/exports")
+
+FILE_CHUNK = 64 * 1024
+
+
+def _export_request(args):
+    export_format = args.get("format", "csv")
+    chosen, _, errors = selection.parse(args)
+    if export_format not in MEDIA_TYPES or errors:
+        abort(422)
+    return ExportRequest(export_format, chosen.tz, chosen.start, chosen.end, chosen.filters)
+
+
+def _requester():
+    return f"dashboard:{g.user.email}"
+
+
+def _file_chunks(handle):
+    with handle:
+        while chunk := handle.read(FILE_CHUNK):
+            yield chunk
+
+
+@bp.get("/download")
+@login_required
+def download():
+    """Download the selection's events (CSV streamed, Excel spooled), if small enough."""
+    export = _export_request(request.args)
+    lo, hi = export.span()
+    rows = count_rows(lo, hi, export.filters)
+    if rows > current_app.config["DASHBOARD_DIRECT_EXPORT_ROWS"][export.format]:
+        return render_template(
+            "export_large.html", export=export, rows=rows, params=request.args, form=ActionForm()
+        )
+    if export.format == "csv":
+        body = stream_with_context(stream.csv_chunks(lo, hi, export.filters))
+    else:
+        spool = tempfile.TemporaryFile()  # noqa: SIM115 - _file_chunks closes it once sent
+        xlsx.write(stream.rows(lo, hi, export.filters), spool)
+        spool.seek(0)
+        body = _file_chunks(spool)
+    disposition = f'attachment; filename="{export.filename()}"'
+    return Response(
+        body, mimetype=MEDIA_TYPES[export.format], headers={"Content-Disposition": disposition}
+    )
+
+
+@bp.post("")
+@login_required
+def create():
+    """Queue a background export of the selection; show its progress."""
+    job = jobs.create(_export_request(request.form), _requester())
+    tasks().export(job.id)  # after the commit in create(): the worker finds the row
+    db.session.refresh(job)  # an inline (immediate) task may have finished it already
+    if request.htmx:
+        return render_template("_export_job.html", job=job)
+    return redirect(url_for(".status", job_id=job.id))
+
+
+def _own_job(job_id):
+    job = db.get_or_404(ExportJob, job_id)
+    if job.requested_by != _requester() and not g.user.is_admin:
+        abort(404)
+    return job
+
+
+@bp.get("/<int:job_id>")
+@login_required
+@passive
+def status(job_id):
+    """An export job's progress (the fragment polls itself until the job ends)."""
+    job = _own_job(job_id)
+    return render_template("_export_job.html" if request.htmx else "export_job.html", job=job)
+
+
+@bp.get("/<int:job_id>/file")
+@login_required
+def file(job_id):
+    """Download a finished export job's file."""
+    job = _own_job(job_id)
+    if job.status == "expired":
+        abort(410)
+    if job.status != "done":
+        abort(404)
+    return send_file(
+        jobs.file_path(job),
+        mimetype=MEDIA_TYPES[job.format],
+        as_attachment=True,
+        download_name=job.filename,
+    )

@@ -1,0 +1,98 @@
+"""Forms (WTForms through Flask-WTF): sign-in, the filter bar, users and tokens."""
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    Form,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    ValidationError,
+)
+from wtforms.validators import DataRequired, Length, Optional, Regexp
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from ..auth import SCOPES
+from ..reports.periods import UnknownTimeZoneError, zone
+from .users import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+
+TOKEN_LIFETIMES = [
+    ("1h", "1 hour"),
+    ("1d", "1 day"),
+    ("7d", "7 days"),
+    ("30d", "30 days"),
+    ("90d", "90 days"),
+    ("365d", "1 year"),
+]
+
+
+class SignInForm(FlaskForm):
+    email = StringField("Email", validators=[DataRequired(), Length(max=255)])
+    password = PasswordField(
+        "Password", validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)]
+    )
+
+
+class ActionForm(FlaskForm):
+    """A button that changes something: only the CSRF token."""
+
+
+def _known_zone(form, field):
+    if field.data:
+        try:
+            zone(field.data)
+        except UnknownTimeZoneError:
+            raise ValidationError(f"{field.data!r} is not an IANA time zone") from None
+
+
+class FilterForm(Form):
+    """The range and filter bar, read from the query string (a GET: no CSRF token)."""
+
+    start = DateField("From", validators=[Optional()])
+    end = DateField("To", validators=[Optional()])
+    tz = StringField("Time zone", validators=[Optional(), Length(max=64), _known_zone])
+    type = SelectField("Type", validators=[Optional()], validate_choice=True)
+    src = StringField("Source", validators=[Optional(), Length(max=64)])
+    user_id = StringField("User", validators=[Optional(), Length(max=255)])
+
+    def __init__(self, formdata, event_types):
+        super().__init__(formdata)
+        self.type.choices = [("", "All types"), *((t, t) for t in sorted(event_types))]
+
+
+class UserForm(FlaskForm):
+    email = StringField(
+        "Email",
+        validators=[
+            DataRequired(),
+            Length(max=255),
+            Regexp(r"^[^@\s]+@[^@\s]+$", message="Enter an email address."),
+        ],
+    )
+    password = PasswordField(
+        "Password",
+        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH)],
+    )
+    is_admin = BooleanField("Administrator")
+
+
+class TokenForm(FlaskForm):
+    sub = StringField(
+        "Subject",
+        validators=[
+            DataRequired(),
+            Length(max=255),
+            Regexp(r"^[A-Za-z0-9._:@/-]+$", message="Letters, digits and . _ : @ / - only."),
+        ],
+        description="The service or web app the token is for, e.g. billing-service.",
+    )
+    scopes = SelectMultipleField(
+        "Scopes",
+        choices=[(scope, scope) for scope in SCOPES],
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+        description="None: ingest only (safe to embed in a web page).",
+    )
+    ttl = SelectField("Lifetime", choices=TOKEN_LIFETIMES, default="30d")

@@ -1,0 +1,45 @@
+"""The latest events of a selection, for the self-refreshing table on the overview."""
+
+import json
+
+import sqlalchemy as sa
+
+from ..extensions import db
+from ..reports.periods import zone
+from ..reports.raw import events
+from .sessions import utc
+
+LIMIT = 20
+PAYLOAD_CHARS = 240
+
+
+def _payload_text(payload):
+    """The payload as compact JSON text, cut short; the template escapes it."""
+    if payload is None:
+        return ""
+    if isinstance(payload, str):  # SQLite may hand JSON back as text
+        payload = json.loads(payload)
+    text = json.dumps(payload, ensure_ascii=False, separators=(", ", ": "))
+    return text if len(text) <= PAYLOAD_CHARS else text[: PAYLOAD_CHARS - 1] + "…"
+
+
+def latest(selection, limit=LIMIT):
+    """The newest ``limit`` events in the selection's range and filters, newest first."""
+    lo, hi = selection.span()
+    query = (
+        sa.select(events.c.ts, events.c.user_id, events.c.type, events.c.src, events.c.payload)
+        .where(events.c.ts >= lo, events.c.ts < hi, *selection.filters.clauses())
+        .order_by(events.c.ts.desc(), events.c.id.desc())
+        .limit(limit)
+    )
+    tzinfo = zone(selection.tz)
+    return [
+        {
+            "time": utc(ts).astimezone(tzinfo).strftime("%Y-%m-%d %H:%M:%S"),
+            "user_id": user_id,
+            "type": type_,
+            "src": src or "",
+            "payload": _payload_text(payload),
+        }
+        for ts, user_id, type_, src, payload in db.session.execute(query)
+    ]

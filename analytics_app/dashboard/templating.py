@@ -1,0 +1,54 @@
+"""Template filters and globals for the dashboard's pages."""
+
+from .sessions import utc
+
+# htmx's settings: no eval (the CSP forbids it anyway), no page snapshots in localStorage,
+# and a 422 (a refused filter) is swapped in like a success, to show what was wrong.
+HTMX_CONFIG = {
+    "allowEval": False,
+    "allowScriptTags": False,
+    "includeIndicatorStyles": False,
+    "historyCacheSize": 0,
+    "refreshOnHistoryMiss": True,
+    "selfRequestsOnly": True,
+    "responseHandling": [
+        {"code": "204", "swap": False},
+        {"code": "[23]..", "swap": True},
+        {"code": "422", "swap": True},
+        {"code": "[45]..", "swap": False, "error": True},
+    ],
+}
+
+
+def thousands(value):
+    """1234567 → 1,234,567."""
+    return f"{value:,}" if isinstance(value, int) else value
+
+
+def percent(value, digits=1):
+    """0.1234 → 12.3 %; None → —."""
+    return "—" if value is None else f"{value * 100:.{digits}f} %"
+
+
+def duration(seconds):
+    """372.4 → 6 min 12 s."""
+    seconds = round(seconds or 0)
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min"
+
+
+def moment(value):
+    """A stored timestamp as ``2026-11-29 14:03 UTC``."""
+    return "—" if value is None else utc(value).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def register(bp):
+    """Make the filters and the htmx settings available to every template."""
+    for function in (thousands, percent, duration, moment):
+        bp.add_app_template_filter(function)
+    bp.add_app_template_global(HTMX_CONFIG, "htmx_config")

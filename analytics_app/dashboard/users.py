@@ -1,0 +1,109 @@
+"""Dashboard users: create, authenticate, deactivate, delete. Each function commits its work."""
+
+import functools
+import re
+
+import sqlalchemy as sa
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..errors import AppError
+from ..extensions import db
+from ..models import DashboardUser
+from . import sessions
+
+MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 1024
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
+
+
+class InvalidUserError(AppError):
+    status = 422
+    message = "invalid user"
+
+
+class DuplicateUserError(AppError):
+    status = 409
+    message = "a user with this email address already exists"
+
+
+class SelfLockoutError(AppError):
+    status = 409
+    message = "you cannot deactivate or delete your own account"
+
+
+def normalize_email(email):
+    return email.strip().lower()
+
+
+def check_password_rules(password):
+    """Raise ``InvalidUserError`` for a password too short or too long."""
+    if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
+        raise InvalidUserError(
+            f"a password has {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters"
+        )
+
+
+def create(email, password, is_admin=False):
+    """Create an active user with a hashed password (Werkzeug's scrypt)."""
+    email = normalize_email(email)
+    if not _EMAIL.fullmatch(email) or len(email) > 255:
+        raise InvalidUserError(f"{email!r} is not an email address")
+    check_password_rules(password)
+    if db.session.scalar(sa.select(DashboardUser.id).where(DashboardUser.email == email)):
+        raise DuplicateUserError()
+    user = DashboardUser(
+        email=email,
+        password_hash=generate_password_hash(password),
+        is_admin=is_admin,
+        is_active=True,
+    )
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+@functools.cache
+def _decoy_hash():
+    return generate_password_hash("not the password of anyone")
+
+
+def authenticate(email, password):
+    """The active user with this email and password, or None.
+
+    A password hash is checked even for unknown addresses, so the answer takes as long
+    either way and does not tell which addresses have accounts.
+    """
+    user = db.session.scalar(
+        sa.select(DashboardUser).where(DashboardUser.email == normalize_email(email))
+    )
+    matches = check_password_hash(user.password_hash if user else _decoy_hash(), password)
+    return user if matches and user is not None and user.is_active else None
+
+
+def all_users():
+    return db.session.scalars(sa.select(DashboardUser).order_by(DashboardUser.email)).all()
+
+
+def _other_user(user_id, acting_user):
+    if user_id == acting_user.id:
+        raise SelfLockoutError()
+    return db.get_or_404(DashboardUser, user_id, description="no such user")
+
+
+def set_active(user_id, active, acting_user):
+    """Activate or deactivate a user; deactivating ends their sessions at once."""
+    user = _other_user(user_id, acting_user)
+    user.is_active = active
+    if not active:
+        sessions.end_all(user.id)
+    db.session.commit()
+    return user
+
+
+def delete(user_id, acting_user):
+    """Delete a user and their sessions."""
+    user = _other_user(user_id, acting_user)
+    sessions.end_all(user.id)
+    db.session.delete(user)
+    db.session.commit()
+    return user
