@@ -1,0 +1,43 @@
+# syntax=docker/dockerfile:1
+# The analytics service: web (gunicorn) and worker (Huey) run from this one image.
+#   docker build -t analytics-service .
+#   docker run -e DATABASE_URL=… -e REDIS_URL=… -e JWT_SECRET_KEY=… -p 8000:8000 analytics-service
+
+# --- build: the dependencies, pinned, in a virtualenv -------------------------------------------
+FROM python:3.12-slim AS build
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+RUN python -m venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY .ci/constraints.txt ./constraints.txt
+COPY analytics_app ./analytics_app
+# Install the package to resolve its dependencies, then remove it: the service runs from /app,
+# beside its templates, static files and migrations.
+RUN pip install -c constraints.txt . && pip uninstall -y analytics-service
+
+# --- runtime: no compilers, no build files, an unprivileged user ---------------------------------
+FROM python:3.12-slim
+RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin analytics \
+    && mkdir -p /data/exports /tmp/analytics-metrics \
+    && chown analytics:analytics /data/exports /tmp/analytics-metrics
+COPY --from=build /opt/venv /opt/venv
+WORKDIR /app
+COPY wsgi.py ./
+COPY analytics_app ./analytics_app
+COPY migrations ./migrations
+COPY templates ./templates
+COPY static ./static
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    FLASK_APP=wsgi \
+    APP_ENV=production \
+    BIND=0.0.0.0:8000 \
+    EXPORT_DIR=/data/exports \
+    PROMETHEUS_MULTIPROC_DIR=/tmp/analytics-metrics
+USER analytics
+EXPOSE 8000
+HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/api/analytics/healthz', timeout=4)"]
+CMD ["gunicorn", "-c", "python:analytics_app.gunicorn_conf", "wsgi:app"]

@@ -1,0 +1,129 @@
+"""The Dockerfile and docker-compose.yml agree with the Compose specification and with the
+app's own settings (no Docker engine runs on CI machines, so this is checked by reading)."""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from jsonschema import Draft201909Validator
+
+from analytics_app import ROOT, create_app
+from analytics_app.config import load_config
+
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+DOCKERFILE = (ROOT / "Dockerfile").read_text()
+SCHEMA = json.loads((Path(__file__).parent / "fixtures" / "compose-spec.json").read_text())
+APP_SERVICES = ("migrate", "web", "worker")
+# Read by analytics_app/gunicorn_conf.py rather than by the app's config.
+GUNICORN_VARIABLES = {"BIND", "WEB_CONCURRENCY", "GUNICORN_TIMEOUT", "PROMETHEUS_MULTIPROC_DIR"}
+
+
+def config_variables():
+    """Every environment variable analytics_app/config.py reads."""
+    source = (ROOT / "analytics_app" / "config.py").read_text()
+    return set(re.findall(r'env(?:\.get\(|, )"([A-Z][A-Z0-9_]+)"', source))
+
+
+def resolved(value, secret="s" * 48):
+    """Substitute ${VAR:-default} / ${VAR:?message} the way Compose would, for a test .env."""
+
+    def substitute(match):
+        name, operator, rest = match.group(1), match.group(2), match.group(3)
+        if name == "JWT_SECRET_KEY":
+            return secret
+        return rest if operator == ":-" else ""
+
+    return re.sub(r"\$\{([A-Z_]+)(:-|:\?)([^}]*)\}", substitute, str(value))
+
+
+def service_environment(name):
+    return {key: resolved(value) for key, value in COMPOSE["services"][name]["environment"].items()}
+
+
+def test_compose_file_follows_the_compose_specification():
+    errors = sorted(Draft201909Validator(SCHEMA).iter_errors(COMPOSE), key=str)
+    assert not errors, "\n".join(error.message for error in errors)
+
+
+def test_every_environment_variable_is_one_the_app_or_gunicorn_reads():
+    known = config_variables() | GUNICORN_VARIABLES
+    for name in APP_SERVICES:
+        unknown = set(service_environment(name)) - known
+        assert not unknown, f"{name}: {unknown}"
+
+
+def test_the_app_starts_with_the_compose_settings(tmp_path):
+    env = service_environment("web")
+    config = load_config(env, tmp_path)
+    assert config["APP_ENV"] == "production"
+    assert create_app(env).config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql+psycopg://")
+
+
+def test_the_secret_must_be_given_not_defaulted():
+    assert ":?" in COMPOSE["x-app"]["environment"]["JWT_SECRET_KEY"]
+
+
+def test_database_and_redis_urls_point_at_the_compose_services():
+    env = service_environment("web")
+    postgres = COMPOSE["services"]["postgres"]["environment"]
+    database = re.match(r"postgresql://([^:]+):([^@]+)@([^:/]+):5432/(\w+)", env["DATABASE_URL"])
+    assert database.group(1) == postgres["POSTGRES_USER"]
+    assert database.group(2) == resolved(postgres["POSTGRES_PASSWORD"])
+    assert (database.group(3), database.group(4)) == ("postgres", postgres["POSTGRES_DB"])
+    assert env["REDIS_URL"].startswith("redis://redis:6379/")
+
+
+def test_start_up_is_gated_on_health_and_the_migration():
+    services = COMPOSE["services"]
+    assert "healthcheck" in services["postgres"] and "healthcheck" in services["redis"]
+    assert services["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert services["migrate"]["restart"] == "no"
+    for name in ("web", "worker"):
+        depends = services[name]["depends_on"]
+        assert depends["migrate"]["condition"] == "service_completed_successfully"
+        assert depends["redis"]["condition"] == "service_healthy"
+    for volume in ("pgdata", "redisdata", "exports"):
+        assert volume in COMPOSE["volumes"]
+
+
+@pytest.mark.parametrize(
+    ("service", "args"),
+    [("migrate", ["db", "upgrade", "--help"]), ("worker", ["analytics", "worker", "--help"])],
+)
+def test_service_commands_exist(service, args):
+    command = COMPOSE["services"][service]["command"]
+    assert command[0] == "flask"
+    assert command[1 : len(args)] == args[:-1]
+    app = create_app({"APP_ENV": "development", "JWT_SECRET_KEY": "s" * 48})
+    assert app.test_cli_runner().invoke(args=args).exit_code == 0
+
+
+def test_web_command_port_and_healthcheck_agree_with_the_image_and_app():
+    web = COMPOSE["services"]["web"]
+    assert web["command"] == ["gunicorn", "-c", "python:analytics_app.gunicorn_conf", "wsgi:app"]
+    assert web["ports"] == ["8000:8000"]
+    assert re.search(r"^EXPOSE 8000$", DOCKERFILE, re.MULTILINE)
+    assert "BIND=0.0.0.0:8000" in DOCKERFILE
+    health_path = "/api/analytics/healthz"
+    assert f"127.0.0.1:8000{health_path}" in " ".join(web["healthcheck"]["test"])
+    assert f"127.0.0.1:8000{health_path}" in DOCKERFILE
+    app = create_app({"APP_ENV": "development", "JWT_SECRET_KEY": "s" * 48})
+    assert health_path in {rule.rule for rule in app.url_map.iter_rules()}
+
+
+def test_dockerfile_is_multi_stage_slim_non_root_with_a_healthcheck():
+    stages = re.findall(r"^FROM (\S+)", DOCKERFILE, re.MULTILINE)
+    assert len(stages) >= 2 and all(stage == "python:3.12-slim" for stage in stages)
+    assert re.search(r"^USER analytics$", DOCKERFILE, re.MULTILINE)
+    assert re.search(r"^HEALTHCHECK ", DOCKERFILE, re.MULTILINE)
+    assert 'CMD ["gunicorn", "-c", "python:analytics_app.gunicorn_conf", "wsgi:app"]' in DOCKERFILE
+    for needed in ("wsgi.py", "analytics_app", "migrations", "templates", "static"):
+        assert re.search(rf"^COPY {needed} ", DOCKERFILE, re.MULTILINE), needed
+
+
+def test_every_variable_the_app_reads_is_documented_in_the_readme():
+    readme = (ROOT / "README.md").read_text()
+    missing = {name for name in config_variables() if f"`{name}`" not in readme}
+    assert not missing
