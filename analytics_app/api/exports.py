@@ -14,7 +14,7 @@ from ..exports.request import MEDIA_TYPES, ExportRequest
 from ..extensions import db
 from ..models import ExportJob
 from ..reports.raw import Filters
-from ..tasks import tasks
+from ..tasks import enqueue_job, tasks
 from .docs import BEARER, error_responses
 from .report_schemas import ReportQuerySchema
 
@@ -111,13 +111,11 @@ class ExportJobs(MethodView):
     @blp.doc(security=BEARER)
     @blp.arguments(ExportQuerySchema, location="json")
     @blp.response(202, ExportJobSchema)
-    @error_responses(blp, 401, 403, 422)
+    @error_responses(blp, 401, 403, 422, 503)
     def post(self, args):
         """Queue an export of the same filters and format as GET /reports/events."""
         job = jobs.create(export_request(args), current_subject())
-        tasks().export(job.id)
-        db.session.refresh(job)  # an inline (immediate) task may have finished it already
-        return job
+        return enqueue_job(tasks().export, job)
 
 
 @blp.route("/exports/<int:job_id>")

@@ -10,7 +10,7 @@ from ..erasure import request_erasure
 from ..extensions import db
 from ..models import ErasureJob
 from ..request_id import current_request_id
-from ..tasks import tasks
+from ..tasks import enqueue_job, tasks
 from .docs import BEARER, error_responses
 
 blp = Blueprint("users", __name__, url_prefix="/api/analytics", description="Erase a user's data.")
@@ -36,7 +36,7 @@ class User(MethodView):
     @require_token(ADMIN)
     @blp.doc(security=BEARER)
     @blp.response(202, ErasureJobSchema)
-    @error_responses(blp, 401, 403, 422)
+    @error_responses(blp, 401, 403, 422, 503)
     def delete(self, user_id):
         """Erase every event and rollup contribution of a user, and refuse their later events.
 
@@ -46,9 +46,7 @@ class User(MethodView):
         if len(user_id) > 255:
             abort(422, message="user_id is longer than 255 characters")
         job = request_erasure(user_id, current_subject(), current_request_id())
-        tasks().erase_user(job.id)
-        db.session.refresh(job)  # an inline (immediate) task may have finished it already
-        return job
+        return enqueue_job(tasks().erase_user, job)
 
 
 @blp.route("/erasures/<int:job_id>")

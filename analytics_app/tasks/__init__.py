@@ -7,13 +7,16 @@ gets its own Huey instance, so the tasks run inside that app's context; the work
 
 import functools
 import logging
+import sqlite3
 from pathlib import Path
 from types import SimpleNamespace
 
 from flask import current_app
 from huey import RedisHuey, SqliteHuey, crontab
 from huey.exceptions import TaskLockedException
+from redis.exceptions import RedisError
 
+from ..errors import AppError
 from ..extensions import db
 from ..metrics import TASK_FAILURES, TASK_RUNS
 from . import jobs
@@ -61,6 +64,28 @@ def _in_app(app, huey, function, lock=None):
 def tasks():
     """The current app's task handles: ``tasks().rollup()`` enqueues a rollup."""
     return current_app.extensions["tasks"]
+
+
+class QueueUnavailableError(AppError):
+    status = 503
+    message = "the task queue is unavailable, retry later"
+
+    def __init__(self):
+        super().__init__(headers={"Retry-After": "5"})
+
+
+def enqueue_job(task, job):
+    """Queue ``task(job.id)``; if the queue is down, mark the job failed and answer 503."""
+    try:
+        task(job.id)
+    except (RedisError, sqlite3.Error):
+        log.warning("task queue unavailable; %s %s not queued", type(job).__name__, job.id)
+        db.session.rollback()
+        job.status, job.error = "failed", "the task queue was unavailable"
+        db.session.commit()
+        raise QueueUnavailableError() from None
+    db.session.refresh(job)  # an inline (immediate) task may have finished it already
+    return job
 
 
 def init_app(app):
