@@ -1,7 +1,6 @@
 """Extension singletons, bound to an app by ``create_app``; nothing here connects at import."""
 
 from flask_cors import CORS
-from flask_jwt_extended import JWTManager
 from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
@@ -24,6 +23,5 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
-jwt = JWTManager()
 api = Api()
 cors = CORS()

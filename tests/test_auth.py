@@ -157,3 +157,20 @@ def test_unauthenticated_audit_request_gets_401_before_argument_errors(client):
 
 def test_the_secret_used_by_tests_is_a_valid_production_secret():
     assert len(SECRET) >= 32
+
+
+def test_a_remembered_token_still_expires(client):
+    token = make_token(expires_in=timedelta(seconds=2))
+    assert client.ingest([make_event()], token=token).status_code == 200
+    import time
+
+    time.sleep(2.2)
+    assert client.ingest([make_event()], token=token).status_code == 401
+
+
+def test_a_token_remembered_by_one_app_is_not_trusted_by_another_with_another_key(make_app, serve):
+    token = make_token()
+    first = Client(serve(make_app()).url, token)
+    assert first.ingest([make_event()]).status_code == 200
+    other = make_app(JWT_SECRET_KEY="another-secret-" + "z" * 60)
+    assert Client(serve(other).url, token).ingest([make_event()]).status_code == 401
