@@ -75,3 +75,29 @@ def test_the_service_recovers_when_the_database_returns(app, client):
     assert client.ingest([make_event(type="bad")]).status_code == 422
     assert client.ingest([make_event()]).status_code == 200
     assert count_events(app) == 1
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/analytics/exports/99999999999999999999999",
+        "/api/analytics/exports/99999999999999999999999/download",
+        "/api/analytics/erasures/99999999999999999999999",
+        "/api/analytics/exports/0",
+    ],
+)
+def test_absurd_ids_are_404_not_database_errors(client, path):
+    from helpers import make_token
+
+    assert_envelope(client.get(path, token=make_token(scope="analytics:admin")), 404)
+
+
+def test_an_absurd_cursor_is_422(client):
+    from helpers import make_token
+
+    response = client.get(
+        "/api/analytics/audit",
+        params={"before": 10**30},
+        token=make_token(scope="analytics:admin"),
+    )
+    assert_envelope(response, 422)

@@ -227,3 +227,10 @@ def test_reports_need_the_read_scope(client, path):
     assert client.get(url, token=None).status_code == 401
     assert client.get(url, token=make_token()).status_code == 403
     assert client.get(url, token=make_token(scope="analytics:admin")).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["active-users", "engagement", "retention"])
+def test_a_range_reaching_back_years_is_refused_not_computed(client, path):
+    response = client.get(f"/api/analytics/reports/{path}", params={"start": "2000-01-01"})
+    assert response.status_code == 422
+    assert "at most 366 days" in response.text

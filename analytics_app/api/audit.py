@@ -18,7 +18,8 @@ blp = Blueprint(
 class AuditQuerySchema(Schema):
     limit = fields.Integer(load_default=100, validate=validate.Range(1, 1000))
     before = fields.Integer(
-        validate=validate.Range(1), metadata={"description": "Only records older than this id."}
+        validate=validate.Range(1, 2**63 - 1),
+        metadata={"description": "Only records older than this id."},
     )
     subject = fields.String(validate=validate.Length(1, 255))
 

@@ -26,7 +26,9 @@ FILE_CHUNK = 64 * 1024
 
 
 class ExportQuerySchema(ReportQuerySchema):
-    """Without start/end, every stored event."""
+    """Without start/end, every stored event; a range may be as long as the data."""
+
+    max_days = None
 
     format = fields.String(load_default="csv", validate=validate.OneOf(sorted(MEDIA_TYPES)))
 
@@ -109,7 +111,7 @@ class ExportJobSchema(Schema):
 class ExportJobs(MethodView):
     @require_token(READ)
     @blp.doc(security=BEARER)
-    @blp.arguments(ExportQuerySchema, location="json")
+    @blp.arguments(ExportQuerySchema, location="json", required=False)
     @blp.response(202, ExportJobSchema)
     @error_responses(blp, 401, 403, 422, 503)
     def post(self, args):
@@ -118,7 +120,7 @@ class ExportJobs(MethodView):
         return enqueue_job(tasks().export, job)
 
 
-@blp.route("/exports/<int:job_id>")
+@blp.route("/exports/<id:job_id>")
 class ExportStatus(MethodView):
     @require_token(READ)
     @blp.doc(security=BEARER)
@@ -129,7 +131,7 @@ class ExportStatus(MethodView):
         return db.get_or_404(ExportJob, job_id, description="no such export job")
 
 
-@blp.route("/exports/<int:job_id>/download")
+@blp.route("/exports/<id:job_id>/download")
 class ExportDownload(MethodView):
     @blp.doc(
         parameters=[{"in": "query", "name": "signature", "schema": {"type": "string"}}],

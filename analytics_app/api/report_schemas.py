@@ -14,7 +14,11 @@ class ReportQuerySchema(Schema):
     """A time zone, a range of local days, and the event filters."""
 
     tz = fields.String(
-        metadata={"description": "IANA time zone of the report days (default REPORT_TIMEZONE)."}
+        validate=validate.Length(1, 64),
+        metadata={
+            "description": "IANA time zone of the report days (default REPORT_TIMEZONE).",
+            "example": "Europe/Berlin",
+        },
     )
     start = fields.Date(metadata={"description": "First local day of the range (YYYY-MM-DD)."})
     end = fields.Date(metadata={"description": "Last local day of the range, included."})
@@ -22,8 +26,9 @@ class ReportQuerySchema(Schema):
     src = fields.String(validate=validate.Length(1, 64))
     user_id = fields.String(validate=validate.Length(1, 255))
 
-    # How many days a range covers when only its end (or nothing) is given.
+    # How many days a range covers when only its end (or nothing) is given, and at most.
     default_days = 7
+    max_days = MAX_RANGE_DAYS
 
     @validates("tz")
     def _known_zone(self, value, **kwargs):
@@ -37,8 +42,8 @@ class ReportQuerySchema(Schema):
         start, end = data.get("start"), data.get("end")
         if start and end and start > end:
             raise ValidationError("start must not be after end", "start")
-        if start and end and (end - start).days + 1 > MAX_RANGE_DAYS:
-            raise ValidationError(f"a range covers at most {MAX_RANGE_DAYS} days", "end")
+        if start and end and self.max_days and (end - start).days + 1 > self.max_days:
+            raise ValidationError(f"a range covers at most {self.max_days} days", "end")
 
     def resolve(self, args):
         """Fill in the defaults: the report zone, and a range ending today."""
@@ -47,6 +52,8 @@ class ReportQuerySchema(Schema):
         start = args.get("start") or min(end, end - timedelta(days=self.default_days - 1))
         if start > end:
             raise ValidationError("start must not be after end")
+        if (end - start).days + 1 > self.max_days:
+            raise ValidationError(f"a range covers at most {self.max_days} days")
         return tz, start, end
 
 

@@ -10,6 +10,7 @@ class EventSchema(Schema):
         ordered = True
 
     id = fields.String(
+        allow_none=True,
         validate=validate.Length(1, 128),
         metadata={"description": "Client-made unique id (a UUID): retries never double-count."},
     )
@@ -48,6 +49,7 @@ class HealthSchema(Schema):
     version = fields.String(required=True)
 
 
-def register(spec):
-    """Add the schemas the views reference by name to the OpenAPI components."""
+def register(spec, allowed_types):
+    """Add the schemas the views reference by name, with this deployment's event types."""
     spec.components.schema("Event", schema=EventSchema)
+    spec.components.schemas["Event"]["properties"]["type"]["enum"] = sorted(allowed_types)

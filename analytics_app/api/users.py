@@ -49,7 +49,7 @@ class User(MethodView):
         return enqueue_job(tasks().erase_user, job)
 
 
-@blp.route("/erasures/<int:job_id>")
+@blp.route("/erasures/<id:job_id>")
 class Erasure(MethodView):
     @require_token(ADMIN)
     @blp.doc(security=BEARER)

@@ -42,16 +42,14 @@ NO_FILTERS = Filters()
 
 
 def _windows(spans):
-    """A CTE of numbered UTC spans: one row ``(n, lo, hi)`` per span."""
-    rows = [
-        sa.select(
-            sa.literal(n, sa.Integer).label("n"),
-            sa.literal(lo, Timestamp).label("lo"),
-            sa.literal(hi, Timestamp).label("hi"),
-        )
-        for n, (lo, hi) in enumerate(spans)
-    ]
-    return sa.union_all(*rows).cte("windows") if len(rows) > 1 else rows[0].cte("windows")
+    """A CTE of numbered UTC spans, ``WITH windows(n, lo, hi) AS (VALUES …)``."""
+    values = sa.values(
+        sa.column("n", sa.Integer),
+        sa.column("lo", Timestamp),
+        sa.column("hi", Timestamp),
+        name="windows",
+    )
+    return values.data([(n, lo, hi) for n, (lo, hi) in enumerate(spans)]).cte("windows")
 
 
 def _in_window(windows):
