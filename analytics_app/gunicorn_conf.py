@@ -14,6 +14,9 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "4"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "120"))  # Excel exports can take a while
 graceful_timeout = 30
 keepalive = 5
+# gunicorn's largest request line (its default, 4094, answers longer ones with an HTML 414
+# before the app can); report filters fit comfortably either way.
+limit_request_line = 8190
 accesslog = None  # the app logs one JSON line per request itself
 control_socket_disable = True
 

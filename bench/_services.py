@@ -97,10 +97,12 @@ def port_in_use(port):
 
 
 @contextmanager
-def gunicorn(app_spec, workers, port, env, log_path):
+def gunicorn(app_spec, workers, port, env, log_path, options=()):
     """Serve ``app_spec`` with ``workers`` sync workers; stop the whole process group on exit."""
     log_path.parent.mkdir(exist_ok=True)
-    command = [BIN / "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}", app_spec]
+    # No control socket: gunicorn 27 otherwise shares ~/.gunicorn/gunicorn.ctl between servers.
+    command = [BIN / "gunicorn", "--no-control-socket", "-w", str(workers), *options]
+    command += ["-b", f"127.0.0.1:{port}", app_spec]
     with log_path.open("wb") as log:
         server = subprocess.Popen(
             command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
