@@ -17,6 +17,7 @@ def create_app(env=None):
         api,
         auth,
         cli,
+        dashboard,
         database,
         errors,
         ingest,
@@ -47,6 +48,7 @@ def create_app(env=None):
     ingest.init_app(app)
     tasks.init_app(app)
     api.init_app(app)
+    dashboard.init_app(app)
     errors.init_app(app)  # after api: replaces flask-smorest's own HTTPException handler
     cli.init_app(app)
     return app

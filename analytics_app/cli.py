@@ -8,12 +8,16 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from . import demo, retention
-from .auth import SCOPES, mint_token
+from .auth import SCOPES
+from .dashboard import tokens, users
+from .errors import AppError
 from .reports import rollups
 
 analytics = AppGroup("analytics", help="Analytics service administration.")
 token = AppGroup("token", help="API tokens for services and web apps.")
+user = AppGroup("user", help="Dashboard users.")
 analytics.add_command(token)
+analytics.add_command(user)
 
 _DURATION = re.compile(r"(\d+)([smhdw])")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -36,12 +40,33 @@ def parse_duration(text):
 )
 @click.option("--ttl", default="30d", show_default=True, help="Lifetime: 15m, 12h, 30d, 2w…")
 def create_token(sub, scope, ttl):
-    """Mint a signed token and print it (it is not stored anywhere)."""
+    """Mint a signed token and print it (its record, not the token, goes in api_tokens)."""
     scopes = scope.split()
     unknown = sorted(set(scopes) - set(SCOPES))
     if unknown:
         raise click.BadParameter(f"unknown scope(s): {', '.join(unknown)}", param_hint="--scope")
-    click.echo(mint_token(sub, scopes, parse_duration(ttl)))
+    minted, _ = tokens.mint(sub, scopes, parse_duration(ttl), created_by="cli")
+    click.echo(minted)
+
+
+@user.command("create")
+@click.option("--email", required=True, help="The user's email address (their sign-in name).")
+@click.option("--admin", is_flag=True, help="May manage dashboard users and API tokens.")
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="Prompted for when not given (preferable: it stays out of the shell history).",
+)
+def create_user(email, admin, password):
+    """Create a dashboard user."""
+    try:
+        created = users.create(email, password, is_admin=admin)
+    except AppError as refused:
+        raise click.ClickException(refused.message) from None
+    role = "administrator" if created.is_admin else "user"
+    click.echo(f"created {role} {created.email}")
 
 
 @analytics.command("rollup")

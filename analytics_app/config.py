@@ -8,6 +8,8 @@ import secrets
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from limits import parse
+
 DEFAULT_EVENT_TYPES = (
     "page_view",
     "button_click",
@@ -63,6 +65,15 @@ def _choice(env, name, choices, default):
     return value
 
 
+def _rate(env, name, default):
+    value = env.get(name) or default
+    try:
+        parse(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a rate like '5 per 15 minutes', got {value!r}") from None
+    return value
+
+
 def _list(env, name, default):
     raw = env.get(name)
     if raw is None or raw.strip() == "":
@@ -102,6 +113,16 @@ def _jwt_secret(env, app_env, instance_path):
         path.write_text(secrets.token_urlsafe(48))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def _optional_secret(env, name, app_env):
+    secret = env.get(name) or None
+    weak = secret is not None and (
+        secret in KNOWN_EXAMPLE_SECRETS or len(secret) < MIN_SECRET_LENGTH
+    )
+    if weak and app_env != "development":
+        raise ConfigError(f"{name} is an example value or shorter than {MIN_SECRET_LENGTH}")
+    return secret
 
 
 def _jwt_keys(env, algorithm):
@@ -178,6 +199,14 @@ def load_config(env, instance_path):
         "PROXY_FIX_HOPS": _int(env, "PROXY_FIX_HOPS", 0, 0),
         "REPORT_TIMEZONE": report_tz,
         "REPORT_CACHE_SECONDS": _int(env, "REPORT_CACHE_SECONDS", 30, 0),
+        # The dashboard's session cookie key; derived from JWT_SECRET_KEY when unset.
+        "SECRET_KEY": _optional_secret(env, "SECRET_KEY", app_env),
+        "DASHBOARD_SESSION_IDLE_MINUTES": _int(env, "DASHBOARD_SESSION_IDLE_MINUTES", 120),
+        "DASHBOARD_SESSION_HOURS": _int(env, "DASHBOARD_SESSION_HOURS", 12),
+        "DASHBOARD_SIGNIN_ACCOUNT_LIMIT": _rate(
+            env, "DASHBOARD_SIGNIN_ACCOUNT_LIMIT", "5 per 15 minutes"
+        ),
+        "DASHBOARD_SIGNIN_IP_LIMIT": _rate(env, "DASHBOARD_SIGNIN_IP_LIMIT", "30 per 15 minutes"),
         "EXPORT_DIR": env.get("EXPORT_DIR") or str(Path(instance_path) / "exports"),
         "EXPORT_TTL_HOURS": _int(env, "EXPORT_TTL_HOURS", 24),
         # Run tasks inline instead of queueing them (tests, and a laptop without a worker).

@@ -82,9 +82,7 @@ def delete_user(user_id):
 
 
 def _tokens_page(form, minted=None, status=200):
-    page = render_template(
-        "admin_tokens.html", tokens=tokens.recent(), form=form, minted=minted
-    )
+    page = render_template("admin_tokens.html", tokens=tokens.recent(), form=form, minted=minted)
     return page, status
 
 

@@ -1,6 +1,6 @@
 """The dashboard blueprint: the pages' own blueprints nest in it and share its hooks."""
 
-from flask import Blueprint, redirect, url_for
+from flask import Blueprint, abort, redirect, url_for
 from flask_wtf.csrf import CSRFProtect
 from htmx_flask import Htmx
 
@@ -13,9 +13,16 @@ bp = Blueprint("dashboard", __name__)
 
 
 @bp.get("/")
+@bp.get("/dashboard/")
 def root():
-    """Send visitors of the bare host to the dashboard."""
+    """Send visitors of the bare host (or of /dashboard/) to the dashboard."""
     return redirect(url_for("dashboard.overview.index"))
+
+
+@bp.get("/dashboard/<path:unknown>")
+def not_found(unknown):
+    """An unknown dashboard address: the dashboard's own 404 page, not the API's JSON."""
+    abort(404)
 
 
 def _protect_from_csrf():

@@ -5,6 +5,7 @@ write arrays as base64 typed arrays), which the browser tests can count.
 """
 
 import json
+from datetime import datetime, timedelta
 
 import plotly.graph_objects as go
 
@@ -37,6 +38,14 @@ def _json(figure):
     return json.loads(figure.to_json())
 
 
+def _padded_days(first, last):
+    """An axis range half a day wider on each side, so the end points are not cut."""
+    half = timedelta(hours=12)
+    start = datetime.fromisoformat(first) - half
+    end = datetime.fromisoformat(last) + half
+    return [f"{start:%Y-%m-%d %H:%M}", f"{end:%Y-%m-%d %H:%M}"]
+
+
 def dau(series):
     """Daily active users, one point per day of the range."""
     figure = go.Figure(
@@ -54,6 +63,7 @@ def dau(series):
         layout=_layout(
             xaxis={
                 "type": "date",
+                "range": _padded_days(series[0]["date"], series[-1]["date"]),
                 "tickformat": "%d %b",
                 "gridcolor": GRID,
                 "linecolor": GRID,

@@ -6,6 +6,7 @@ from wtforms import (
     DateField,
     Form,
     PasswordField,
+    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -19,12 +20,12 @@ from ..reports.periods import UnknownTimeZoneError, zone
 from .users import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
 TOKEN_LIFETIMES = [
-    ("1h", "1 hour"),
-    ("1d", "1 day"),
-    ("7d", "7 days"),
-    ("30d", "30 days"),
-    ("90d", "90 days"),
-    ("365d", "1 year"),
+    SelectChoice("1h", "1 hour"),
+    SelectChoice("1d", "1 day"),
+    SelectChoice("7d", "7 days"),
+    SelectChoice("30d", "30 days"),
+    SelectChoice("90d", "90 days"),
+    SelectChoice("365d", "1 year"),
 ]
 
 
@@ -59,7 +60,8 @@ class FilterForm(Form):
 
     def __init__(self, formdata, event_types):
         super().__init__(formdata)
-        self.type.choices = [("", "All types"), *((t, t) for t in sorted(event_types))]
+        self.type.choices = [SelectChoice("", "All types")]
+        self.type.choices += [SelectChoice(name) for name in sorted(event_types)]
 
 
 class UserForm(FlaskForm):
@@ -73,7 +75,14 @@ class UserForm(FlaskForm):
     )
     password = PasswordField(
         "Password",
-        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH)],
+        validators=[
+            DataRequired(),
+            Length(
+                min=MIN_PASSWORD_LENGTH,
+                max=MAX_PASSWORD_LENGTH,
+                message=f"A password has at least {MIN_PASSWORD_LENGTH} characters.",
+            ),
+        ],
     )
     is_admin = BooleanField("Administrator")
 
@@ -90,7 +99,7 @@ class TokenForm(FlaskForm):
     )
     scopes = SelectMultipleField(
         "Scopes",
-        choices=[(scope, scope) for scope in SCOPES],
+        choices=[SelectChoice(scope) for scope in SCOPES],
         widget=ListWidget(prefix_label=False),
         option_widget=CheckboxInput(),
         description="None: ingest only (safe to embed in a web page).",

@@ -4,7 +4,7 @@ Read from the query string (the filter bar's form), so every view is a URL that 
 bookmarked and shared; ``args()`` gives the canonical query back.
 """
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from flask import current_app
@@ -38,16 +38,15 @@ class Selection:
         tzinfo = zone(self.tz)
         return day_in(self.start, tzinfo).start, day_in(self.end, tzinfo).end
 
-    def args(self, **changes):
+    def args(self):
         """The query-string arguments of this selection (empty filters left out)."""
-        selection = replace(self, **changes)
         args = {
-            "start": selection.start.isoformat(),
-            "end": selection.end.isoformat(),
-            "tz": selection.tz,
-            "type": selection.type,
-            "src": selection.src,
-            "user_id": selection.user_id,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "tz": self.tz,
+            "type": self.type,
+            "src": self.src,
+            "user_id": self.user_id,
         }
         return {name: value for name, value in args.items() if value}
 
@@ -79,7 +78,7 @@ def parse(args):
         return default(), form, errors
     base = default(form.tz.data or None)
     end = form.end.data or base.end
-    start = form.start.data or min(end, end - (base.end - base.start))
+    start = form.start.data or end - (base.end - base.start)
     errors = _range_errors(start, end)
     selection = Selection(
         start=start,

@@ -107,7 +107,7 @@ def load():
         record.last_seen_at = now
         db.session.commit()
     g.user = record.user
-    g.subject = f"dashboard:{record.user.email}"  # for the logs
+    g.subject = f"dashboard:{record.user.id}"  # for the logs (an id, not the email)
 
 
 def safe_next(target):

@@ -4,9 +4,10 @@ from .sessions import utc
 
 # htmx's settings: no eval (the CSP forbids it anyway), no page snapshots in localStorage,
 # and a 422 (a refused filter) is swapped in like a success, to show what was wrong.
+# allowScriptTags stays on: off, htmx would strip the figures' <script type="application/json">
+# from swapped panels; no inline JavaScript could run anyway (CSP script-src 'self').
 HTMX_CONFIG = {
     "allowEval": False,
-    "allowScriptTags": False,
     "includeIndicatorStyles": False,
     "historyCacheSize": 0,
     "refreshOnHistoryMiss": True,

@@ -4,6 +4,7 @@ import functools
 import re
 
 import sqlalchemy as sa
+from flask import current_app
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..errors import AppError
@@ -43,8 +44,13 @@ def check_password_rules(password):
         )
 
 
+def _hash(password):
+    """Werkzeug's salted hash (scrypt unless ``DASHBOARD_PASSWORD_HASH`` names another)."""
+    return generate_password_hash(password, current_app.config["DASHBOARD_PASSWORD_HASH"])
+
+
 def create(email, password, is_admin=False):
-    """Create an active user with a hashed password (Werkzeug's scrypt)."""
+    """Create an active user with a hashed password."""
     email = normalize_email(email)
     if not _EMAIL.fullmatch(email) or len(email) > 255:
         raise InvalidUserError(f"{email!r} is not an email address")
@@ -53,7 +59,7 @@ def create(email, password, is_admin=False):
         raise DuplicateUserError()
     user = DashboardUser(
         email=email,
-        password_hash=generate_password_hash(password),
+        password_hash=_hash(password),
         is_admin=is_admin,
         is_active=True,
     )
@@ -63,8 +69,8 @@ def create(email, password, is_admin=False):
 
 
 @functools.cache
-def _decoy_hash():
-    return generate_password_hash("not the password of anyone")
+def _decoy_hash(method):
+    return generate_password_hash("not the password of anyone", method)
 
 
 def authenticate(email, password):
@@ -76,7 +82,8 @@ def authenticate(email, password):
     user = db.session.scalar(
         sa.select(DashboardUser).where(DashboardUser.email == normalize_email(email))
     )
-    matches = check_password_hash(user.password_hash if user else _decoy_hash(), password)
+    method = current_app.config["DASHBOARD_PASSWORD_HASH"]
+    matches = check_password_hash(user.password_hash if user else _decoy_hash(method), password)
     return user if matches and user is not None and user.is_active else None
 
 

@@ -1,0 +1,413 @@
+"""The dashboard in Debian's headless Chromium, against the app on PostgreSQL.
+
+One throwaway PostgreSQL database and one in-process live server per module, seeded with the
+demo data (four weeks up to now). Each test opens a fresh browser context, records every
+request it makes (none may leave for another host) and every console error (a CSP violation
+would be one). The overview screenshots in docs/screenshots/ are written here.
+
+Needs /usr/bin/chromium and the ``playwright`` package (its Python driver only); without
+them the tests are skipped, except under ``CI=true``, where they fail (as tests/e2e does).
+"""
+
+import csv
+import io
+import os
+import re
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import openpyxl
+import psycopg
+import pytest
+import requests
+from webclient import FAST_HASH, PASSWORD
+
+from analytics_app import ROOT, create_app, demo
+from analytics_app.dashboard import users
+from analytics_app.extensions import db
+from analytics_app.reports import rollups
+
+from conftest import REDIS_URL, base_env, postgres_database
+from helpers import LiveServer, make_event, make_token
+
+try:
+    from playwright.sync_api import expect, sync_playwright
+except ImportError:  # checked by the browser fixture: skip locally, fail under CI
+    sync_playwright = None
+
+# Debian's Chromium with the flags of tests/e2e/test_sdk_browser.py: without the
+# background-networking ones Chromium calls home, and the closed network refuses it.
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+DESKTOP = {"width": 1366, "height": 900}
+PHONE = {"width": 390, "height": 844}
+ADMIN = "admin@example.com"
+ANALYST = "analyst@example.com"
+DEFAULT_DAYS = 28
+XSS_USER = "<img src=x onerror=alert('user')>"
+XSS_NOTE = "<script>alert('payload')</script>"
+
+
+def _browser_unavailable(reason):
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (CI requires the browser tests to run)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if sync_playwright is None:
+        _browser_unavailable("playwright is not installed (pip install -e '.[dev]')")
+    if not CHROMIUM.exists():
+        _browser_unavailable(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
+    playwright = sync_playwright().start()
+    try:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+    finally:
+        playwright.stop()
+
+
+@pytest.fixture(scope="module")
+def site():
+    """The app on a seeded throwaway PostgreSQL database, served over HTTP."""
+    url, drop = postgres_database()
+    app = create_app(base_env({"DATABASE_URL": url, "REDIS_URL": REDIS_URL}))
+    app.config.update(SESSION_COOKIE_SECURE=False, DASHBOARD_PASSWORD_HASH=FAST_HASH)
+    server = None
+    try:
+        with app.app_context():
+            from flask_migrate import upgrade
+
+            upgrade(directory=str(ROOT / "migrations"))
+            demo.load(users=80, days=DEFAULT_DAYS)
+            rollups.roll_up(rollups.rolled_zones(app.config))
+            users.create(ADMIN, PASSWORD, is_admin=True)
+            users.create(ANALYST, PASSWORD)
+            db.session.remove()
+        server = LiveServer(app)
+        server.app, server.database_url = app, url
+        yield server
+    finally:
+        if server is not None:
+            server.stop()
+        with app.app_context():
+            db.engine.dispose()
+        drop()
+
+
+class Recorder:
+    """Every request a browser context makes, and every error its pages report."""
+
+    def __init__(self, context):
+        self.urls, self.errors, self.dialogs = [], [], []
+        context.on("request", lambda request: self.urls.append(request.url))
+        context.on("page", self._watch)
+
+    def _watch(self, page):
+        page.on("pageerror", lambda error: self.errors.append(str(error)))
+        page.on("console", self._console)
+        page.on("dialog", self._dialog)
+
+    def _console(self, message):
+        # A refused sign-in answers 401 or 429, which Chromium logs; anything else counts.
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            self.errors.append(message.text)
+
+    def _dialog(self, dialog):
+        self.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    def foreign_hosts(self):
+        return {urlsplit(url).hostname for url in self.urls} - LOCAL_HOSTS
+
+
+def _assert_clean(recorder, since=(0, 0, 0)):
+    """Since the given counts: no request to another host, no page error, no dialog."""
+    urls, errors, dialogs = (
+        recorder.urls[since[0] :],
+        recorder.errors[since[1] :],
+        recorder.dialogs[since[2] :],
+    )
+    assert not {urlsplit(url).hostname for url in urls} - LOCAL_HOSTS, urls
+    assert not errors
+    assert not dialogs
+
+
+def _new_context(browser, viewport=DESKTOP):
+    context = browser.new_context(viewport=viewport, accept_downloads=True)
+    context.set_default_timeout(10_000)
+    return context, Recorder(context)
+
+
+@pytest.fixture
+def open_context(browser, site):
+    """Open fresh browser contexts; after the test, none may have left this machine."""
+    site.app.extensions["signin_throttle"].reset()
+    opened = []
+
+    def open_(viewport=DESKTOP):
+        opened.append(_new_context(browser, viewport))
+        return opened[-1]
+
+    yield open_
+    for context, recorder in opened:
+        context.close()
+        _assert_clean(recorder)
+    site.app.extensions["signin_throttle"].reset()
+
+
+@pytest.fixture(scope="module")
+def admin_session(browser, site):
+    """One signed-in administrator's page, shared by the overview tests.
+
+    plotly.js takes a second or more to start in a fresh browser profile, so these tests
+    share one. Its clock is Playwright's: time flows as usual, and a test may jump ahead.
+    """
+    context, recorder = _new_context(browser)
+    page = context.new_page()
+    page.clock.install()
+    sign_in(page, site)
+    page.wait_for_selector("#dau-chart .main-svg")
+    yield page, recorder
+    context.close()
+
+
+@pytest.fixture
+def admin_page(admin_session, site):
+    """The shared page, on a freshly loaded overview; checked clean after the test."""
+    page, recorder = admin_session
+    since = (len(recorder.urls), len(recorder.errors), len(recorder.dialogs))
+    page.goto(site.url + "/dashboard")
+    page.wait_for_selector("#dau-chart .main-svg")
+    yield page
+    page.set_viewport_size(DESKTOP)
+    _assert_clean(recorder, since)
+
+
+def sign_in(page, site, email=ADMIN, password=PASSWORD, path="/dashboard"):
+    page.goto(site.url + path)
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", password)
+    page.click("form button[type=submit]")
+
+
+def chart_points(page):
+    """How many points the DAU chart draws (None while plotly.js has not drawn it yet)."""
+    return page.evaluate(
+        "(chart => chart && chart.data ? chart.data[0].x.length : null)"
+        "(document.getElementById('dau-chart'))"
+    )
+
+
+def _eventually(condition, timeout=10):
+    """Poll ``condition`` from here (the page's CSP forbids wait_for_function's eval)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def shown_range(page):
+    start = date.fromisoformat(page.input_value("input[name=start]"))
+    end = date.fromisoformat(page.input_value("input[name=end]"))
+    return start, end
+
+
+def count_events(site, start, end, **filters):
+    """Events in the UTC days from ``start`` to ``end`` with the filters, read with psycopg."""
+    conditions = ["ts >= %(lo)s", "ts < %(hi)s"] + [f"{name} = %({name})s" for name in filters]
+    lo = datetime.combine(start, datetime.min.time(), tzinfo=UTC)
+    hi = datetime.combine(end + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+    sql = f"SELECT count(*) FROM events WHERE {' AND '.join(conditions)}"
+    with psycopg.connect(site.database_url) as connection:
+        return connection.execute(sql, {"lo": lo, "hi": hi, **filters}).fetchone()[0]
+
+
+def test_sign_in_and_sign_out_ends_the_session_everywhere(open_context, site):
+    context, recorder = open_context()
+    page = context.new_page()
+    page.goto(site.url + "/")
+    assert urlsplit(page.url).path == "/dashboard/sign-in"
+    sign_in(page, site, path="/")
+    page.wait_for_selector("#dau-chart")
+    assert urlsplit(page.url).path == "/dashboard"
+    expect(page.locator(".who .email")).to_have_text(ADMIN)
+
+    [cookie] = [c for c in context.cookies() if c["name"] == "analytics_session"]
+    assert cookie["httpOnly"]
+    assert cookie["sameSite"] == "Lax"
+    copied = {"analytics_session": cookie["value"]}
+    alive = requests.get(site.url + "/dashboard", cookies=copied, allow_redirects=False)
+    assert alive.status_code == 200
+
+    # Admin pages and a minted token, shown once; then sign out.
+    for path in ("/dashboard/admin/users", "/dashboard/admin/tokens"):
+        page.goto(site.url + path)
+        expect(page.locator("h1")).to_be_visible()
+    page.fill("input[name=sub]", "browser-test")
+    page.click("#mint-token button[type=submit]")
+    expect(page.locator("#new-token")).to_have_text(re.compile(r"^[\w-]+\.[\w-]+\.[\w-]+$"))
+    page.click("text=Sign out")
+    expect(page.locator(".flash.info")).to_have_text("You are signed out.")
+    assert urlsplit(page.url).path == "/dashboard/sign-in"
+    replay = requests.get(site.url + "/dashboard", cookies=copied, allow_redirects=False)
+    assert replay.status_code == 302
+    assert replay.headers["Location"].startswith("/dashboard/sign-in")
+    # Every asset came from the app itself (the fixture checks no request left this host).
+    assert any(url.endswith("/static/vendor/plotly/plotly.min.js") for url in recorder.urls)
+    assert any(url.endswith("/static/vendor/htmx/htmx.min.js") for url in recorder.urls)
+
+
+def test_a_sign_in_post_without_the_csrf_token_is_refused(site):
+    refused = requests.post(
+        site.url + "/dashboard/sign-in",
+        data={"email": ADMIN, "password": PASSWORD},
+        allow_redirects=False,
+    )
+    assert refused.status_code == 400
+    assert "Set-Cookie" not in refused.headers or "sid" not in refused.headers["Set-Cookie"]
+
+
+def test_failed_sign_ins_are_throttled(open_context, site):
+    context, _ = open_context()
+    page = context.new_page()
+    for attempt in range(5):
+        sign_in(page, site, ANALYST, f"wrong {attempt}")
+        expect(page.locator("main .flash.error")).to_have_text("Wrong email address or password.")
+    sign_in(page, site, ANALYST, PASSWORD)
+    expect(page.locator("main .flash.error")).to_contain_text("Too many failed sign-ins")
+    assert urlsplit(page.url).path == "/dashboard/sign-in"
+
+
+def test_the_overview_draws_one_point_per_day_and_is_screenshot(admin_page):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page = admin_page
+    start, end = shown_range(page)
+    assert (end - start).days + 1 == DEFAULT_DAYS
+    assert chart_points(page) == DEFAULT_DAYS
+    assert page.evaluate("document.getElementById('types-chart').data[0].type") == "bar"
+    page.screenshot(path=str(SCREENSHOTS / "overview-desktop.png"), full_page=True)
+
+    page.set_viewport_size(PHONE)
+    page.reload()
+    page.wait_for_selector("#dau-chart .main-svg")
+    assert chart_points(page) == DEFAULT_DAYS
+    # Nothing is wider than the phone: no sideways scrolling of the page.
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.screenshot(path=str(SCREENSHOTS / "overview-phone.png"), full_page=True)
+
+
+def test_a_filter_change_updates_the_panels_and_the_url(admin_page, site):
+    page = admin_page
+    start, end = shown_range(page)
+    expect(page.locator("#tile-events .tile-value")).to_have_text(
+        f"{count_events(site, start, end):,}"
+    )
+
+    page.select_option("select[name=type]", "video_play")
+    page.wait_for_url(re.compile(r"type=video_play"))
+    videos = f"{count_events(site, start, end, type='video_play'):,}"
+    expect(page.locator("#tile-events .tile-value")).to_have_text(videos)
+    expect(page.locator(".chip")).to_have_text("type: video_play")
+
+    week_start = end - timedelta(days=6)
+    page.fill("input[name=start]", week_start.isoformat())  # fires change, as a person would
+    page.wait_for_url(re.compile(rf"start={week_start}"))
+    expect(page.locator("#dau-chart")).to_have_attribute("aria-label", re.compile(str(week_start)))
+    assert _eventually(lambda: chart_points(page) == 7)
+    query = parse_qs(urlsplit(page.url).query)
+    assert query == {
+        "start": [week_start.isoformat()],
+        "end": [end.isoformat()],
+        "tz": ["UTC"],
+        "type": ["video_play"],
+    }
+    week_videos = f"{count_events(site, week_start, end, type='video_play'):,}"
+    expect(page.locator("#tile-events .tile-value")).to_have_text(week_videos)
+
+    # The URL is the view: loading it afresh shows the same state.
+    page.goto(page.url)
+    page.wait_for_selector("#dau-chart .main-svg")
+    assert page.input_value("select[name=type]") == "video_play"
+    assert shown_range(page) == (week_start, end)
+    assert chart_points(page) == 7
+    expect(page.locator("#tile-events .tile-value")).to_have_text(week_videos)
+
+
+def _read_csv(path):
+    return list(csv.DictReader(io.StringIO(Path(path).read_text(encoding="utf-8"), newline="")))
+
+
+def test_export_buttons_download_the_rows_on_screen(admin_page, site):
+    page = admin_page
+    page.goto(site.url + "/dashboard?type=search_query&src=web_app")
+    start, end = shown_range(page)
+    expected = count_events(site, start, end, type="search_query", src="web_app")
+    assert expected > 0
+
+    with page.expect_download() as csv_download:
+        page.click("#export-csv")
+    table = _read_csv(csv_download.value.path())
+    assert csv_download.value.suggested_filename == f"events_{start}_{end}.csv"
+    assert len(table) == expected
+    assert {(row["type"], row["src"]) for row in table} == {("search_query", "web_app")}
+
+    # Excel over the direct limit: a background job with a progress bar, then a link.
+    site.app.config["DASHBOARD_DIRECT_EXPORT_ROWS"] = {"csv": 100_000, "xlsx": 10}
+    try:
+        page.reload()
+        page.click("#export-xlsx")
+        link = page.locator(".export-job[data-status=done] a[download]")
+        expect(link).to_be_visible()
+        expect(page.locator(".export-job progress")).to_have_attribute("value", str(expected))
+        with page.expect_download() as xlsx_download:
+            link.click()
+    finally:
+        site.app.config["DASHBOARD_DIRECT_EXPORT_ROWS"] = {"csv": 100_000, "xlsx": 20_000}
+    content = Path(xlsx_download.value.path()).read_bytes()  # (a path without .xlsx)
+    workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True)
+    [sheet] = workbook.worksheets
+    header, *rows = list(sheet.iter_rows(values_only=True))
+    assert header == ("id", "ts", "user_id", "type", "src", "payload")
+    assert len(rows) == expected
+    assert {(row[3], row[4]) for row in rows} == {("search_query", "web_app")}
+
+
+def test_event_markup_arriving_later_shows_as_text(admin_page, admin_session, site):
+    """The recent-events table refreshes itself; a new event with markup appears as text."""
+    page, recorder = admin_page, admin_session[1]
+    event = make_event(user_id=XSS_USER, type="error_occurred", payload={"note": XSS_NOTE})
+    ingest = requests.post(
+        site.url + "/api/analytics/ingest",
+        json=[event],
+        headers={"Authorization": f"Bearer {make_token()}"},
+        timeout=10,
+    )
+    assert ingest.status_code == 200
+    row = page.locator("#recent-events tbody tr").first
+    expect(row.locator("td.user")).not_to_have_text(XSS_USER)
+    with page.expect_response(lambda response: "/dashboard/recent" in response.url):
+        page.clock.run_for(10_000)  # the table's own poll (hx-trigger="every 10s")
+    expect(row.locator("td.user")).to_have_text(XSS_USER)
+    expect(row.locator("td.payload")).to_contain_text(XSS_NOTE)
+    assert page.locator("#recent-events script, #recent-events img").count() == 0
+    assert not recorder.dialogs

@@ -1,0 +1,65 @@
+"""The dashboard tests' HTTP client and helpers: users, sign-in, CSRF tokens."""
+
+import re
+
+import requests
+
+from analytics_app.dashboard import users
+
+PASSWORD = "correct horse battery"
+# Hashing with scrypt takes 0.1 s; the tests sign in often, so they hash cheaply.
+FAST_HASH = "pbkdf2:sha256:1000"
+CSRF_FIELD = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_from(html):
+    """The CSRF token of the first form in a page."""
+    match = CSRF_FIELD.search(html)
+    assert match, "no CSRF token in the page"
+    return match.group(1)
+
+
+def add_user(app, email, admin=False, password=PASSWORD):
+    """Create a dashboard user directly; return the email."""
+    with app.app_context():
+        users.create(email, password, is_admin=admin)
+    return email
+
+
+class Web:
+    """A browser-like HTTP client of the dashboard: cookies, CSRF tokens, no redirects."""
+
+    def __init__(self, url):
+        self.url = url
+        self.session = requests.Session()
+
+    def get(self, path, **kwargs):
+        kwargs.setdefault("allow_redirects", False)
+        return self.session.get(self.url + path, timeout=30, **kwargs)
+
+    def post(self, path, data=None, csrf=True, **kwargs):
+        """POST a form, with the CSRF token of the sign-in page's session unless told not to."""
+        data = dict(data or {})
+        if csrf:
+            data.setdefault("csrf_token", self.csrf_token())
+        kwargs.setdefault("allow_redirects", False)
+        return self.session.post(self.url + path, data=data, timeout=30, **kwargs)
+
+    def csrf_token(self):
+        """A valid CSRF token for this client's session (read from a page that has one)."""
+        page = self.get("/dashboard/sign-in", allow_redirects=True)
+        return csrf_from(page.text)
+
+    def sign_in(self, email, password=PASSWORD):
+        return self.post("/dashboard/sign-in", {"email": email, "password": password})
+
+    def cookie(self):
+        return self.session.cookies.get("analytics_session")
+
+
+def signed_in(url, email, password=PASSWORD):
+    """A ``Web`` client signed in as ``email``."""
+    web = Web(url)
+    response = web.sign_in(email, password)
+    assert response.status_code == 302, response.text
+    return web
