@@ -35,12 +35,13 @@ class RateLimitedError(AppError):
         )
 
 
-class RateLimit:
-    """A fixed one-minute window of ``per_minute`` requests per key."""
+class ResilientLimiter:
+    """A ``limits`` strategy counted in Redis when configured, and in process memory without
+    Redis or for ``REDIS_RETRY_SECONDS`` after it failed."""
 
-    def __init__(self, per_minute, redis_url=None):
-        self.item = RateLimitItemPerMinute(per_minute)
-        self.local = FixedWindowRateLimiter(MemoryStorage())
+    def __init__(self, strategy, redis_url, key_prefix):
+        self.strategy = strategy
+        self.local = strategy(MemoryStorage())
         self.shared = None
         if redis_url:
             storage = storage_from_string(
@@ -48,29 +49,52 @@ class RateLimit:
                 wrap_exceptions=True,
                 socket_timeout=0.5,
                 socket_connect_timeout=0.5,
-                key_prefix="analytics:ratelimit",
+                key_prefix=key_prefix,
             )
-            self.shared = FixedWindowRateLimiter(storage)
+            self.shared = strategy(storage)
         self._shared_down_until = 0.0
+
+    def run(self, action):
+        """Return ``action(limiter)``, on Redis or, while it is failing, in memory."""
+        if self.shared is not None and time.monotonic() >= self._shared_down_until:
+            try:
+                return action(self.shared)
+            except StorageError as error:
+                log.warning("rate-limit store unavailable, counting per process: %s", error)
+                self._shared_down_until = time.monotonic() + REDIS_RETRY_SECONDS
+        return action(self.local)
+
+    def reset(self):
+        """Forget every count (tests)."""
+        self.local = self.strategy(MemoryStorage())
+        if self.shared is not None:
+            self.run(lambda limiter: limiter.storage.reset())
+
+
+def seconds_until_reset(limiter, item, *identifiers):
+    """Whole seconds (at least 1) until the window of ``item`` frees a request."""
+    reset_at = limiter.get_window_stats(item, *identifiers).reset_time
+    return max(1, math.ceil(reset_at - time.time()))
+
+
+class RateLimit:
+    """A fixed one-minute window of ``per_minute`` requests per key."""
+
+    def __init__(self, per_minute, redis_url=None):
+        self.item = RateLimitItemPerMinute(per_minute)
+        self.limiter = ResilientLimiter(FixedWindowRateLimiter, redis_url, "analytics:ratelimit")
 
     def hit(self, key):
         """Count one request for ``key``; raise ``RateLimitedError`` past the limit."""
-        limiter = self._limiter()
-        try:
-            allowed = limiter.hit(self.item, key)
-        except StorageError as error:
-            log.warning("rate-limit store unavailable, counting per process: %s", error)
-            self._shared_down_until = time.monotonic() + REDIS_RETRY_SECONDS
-            limiter = self.local
-            allowed = limiter.hit(self.item, key)
-        if not allowed:
-            reset_at = limiter.get_window_stats(self.item, key).reset_time
-            raise RateLimitedError(max(1, math.ceil(reset_at - time.time())))
 
-    def _limiter(self):
-        if self.shared is not None and time.monotonic() >= self._shared_down_until:
-            return self.shared
-        return self.local
+        def attempt(limiter):
+            if limiter.hit(self.item, key):
+                return 0
+            return seconds_until_reset(limiter, self.item, key)
+
+        retry_after = self.limiter.run(attempt)
+        if retry_after:
+            raise RateLimitedError(retry_after)
 
 
 def check_rate_limit(key):

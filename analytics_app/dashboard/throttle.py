@@ -10,19 +10,15 @@ count, not the address's.
 import hashlib
 import logging
 import math
-import time
 
 from flask import current_app
 from limits import parse
-from limits.errors import StorageError
-from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from ..errors import AppError
+from ..ratelimit import ResilientLimiter, seconds_until_reset
 
 log = logging.getLogger(__name__)
-
-REDIS_RETRY_SECONDS = 10
 
 
 class SignInThrottledError(AppError):
@@ -42,28 +38,7 @@ class SignInThrottle:
 
     def __init__(self, account_limit, ip_limit, redis_url=None):
         self.limits = {"account": parse(account_limit), "ip": parse(ip_limit)}
-        self.local = MovingWindowRateLimiter(MemoryStorage())
-        self.shared = None
-        if redis_url:
-            storage = storage_from_string(
-                redis_url,
-                wrap_exceptions=True,
-                socket_timeout=0.5,
-                socket_connect_timeout=0.5,
-                key_prefix="analytics:signin",
-            )
-            self.shared = MovingWindowRateLimiter(storage)
-        self._shared_down_until = 0.0
-
-    def _run(self, action):
-        """Run ``action(limiter)`` on Redis, or in memory while Redis is failing."""
-        if self.shared is not None and time.monotonic() >= self._shared_down_until:
-            try:
-                return action(self.shared)
-            except StorageError as error:
-                log.warning("sign-in throttle store unavailable, counting per process: %s", error)
-                self._shared_down_until = time.monotonic() + REDIS_RETRY_SECONDS
-        return action(self.local)
+        self.limiter = ResilientLimiter(MovingWindowRateLimiter, redis_url, "analytics:signin")
 
     @staticmethod
     def _keys(email, address):
@@ -78,10 +53,9 @@ class SignInThrottle:
             def blocked_for(limiter, item=item, kind=kind, key=key):
                 if limiter.test(item, kind, key):
                     return 0
-                reset_at = limiter.get_window_stats(item, kind, key).reset_time
-                return max(1, math.ceil(reset_at - time.time()))
+                return seconds_until_reset(limiter, item, kind, key)
 
-            retry_after = self._run(blocked_for)
+            retry_after = self.limiter.run(blocked_for)
             if retry_after:
                 log.warning("sign-in throttled (%s)", kind)
                 raise SignInThrottledError(retry_after)
@@ -89,18 +63,18 @@ class SignInThrottle:
     def failed(self, email, address):
         """Count a failed sign-in against the account and the address."""
         for kind, key in self._keys(email, address).items():
-            self._run(lambda limiter, kind=kind, key=key: limiter.hit(self.limits[kind], kind, key))
+            self.limiter.run(
+                lambda limiter, kind=kind, key=key: limiter.hit(self.limits[kind], kind, key)
+            )
 
     def succeeded(self, email):
         """Forget the account's failures after a successful sign-in."""
         key = self._keys(email, None)["account"]
-        self._run(lambda limiter: limiter.clear(self.limits["account"], "account", key))
+        self.limiter.run(lambda limiter: limiter.clear(self.limits["account"], "account", key))
 
     def reset(self):
         """Forget every count (tests)."""
-        self.local = MovingWindowRateLimiter(MemoryStorage())
-        if self.shared is not None:
-            self._run(lambda limiter: limiter.storage.reset())
+        self.limiter.reset()
 
 
 def throttle():
