@@ -1,16 +1,15 @@
 """Exports (scope analytics:read): GET /reports/events streams CSV or Excel; POST /exports
 queues a large export as a job with progress and a signed download link."""
 
-import tempfile
-
-from flask import Response, current_app, request, send_file, stream_with_context, url_for
+from flask import current_app, request, send_file, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
 from ..auth import READ, current_subject, require_token
-from ..exports import jobs, stream, xlsx
+from ..exports import jobs
 from ..exports.request import MEDIA_TYPES, ExportRequest
+from ..exports.response import download
 from ..extensions import db
 from ..models import ExportJob
 from ..reports.raw import Filters
@@ -21,8 +20,6 @@ from .report_schemas import ReportQuerySchema
 blp = Blueprint(
     "exports", __name__, url_prefix="/api/analytics", description="Export events as CSV or Excel."
 )
-
-FILE_CHUNK = 64 * 1024
 
 
 class ExportQuerySchema(ReportQuerySchema):
@@ -46,20 +43,6 @@ def export_request(args):
     )
 
 
-def _attachment(export, body):
-    return Response(
-        body,
-        mimetype=MEDIA_TYPES[export.format],
-        headers={"Content-Disposition": f'attachment; filename="{export.filename()}"'},
-    )
-
-
-def _file_chunks(handle):
-    with handle:
-        while chunk := handle.read(FILE_CHUNK):
-            yield chunk
-
-
 @blp.route("/reports/events")
 class EventExport(MethodView):
     @require_token(READ)
@@ -73,15 +56,7 @@ class EventExport(MethodView):
     @error_responses(blp, 401, 403, 422)
     def get(self, args):
         """Download events as CSV (streamed as it is read) or Excel, for the filters given."""
-        export = export_request(args)
-        lo, hi = export.span()
-        if export.format == "csv":
-            chunks = stream.csv_chunks(lo, hi, export.filters)
-            return _attachment(export, stream_with_context(chunks))
-        spool = tempfile.TemporaryFile()  # noqa: SIM115 - _file_chunks closes it once sent
-        xlsx.write(stream.rows(lo, hi, export.filters), spool)
-        spool.seek(0)
-        return _attachment(export, _file_chunks(spool))
+        return download(export_request(args))
 
 
 class ExportJobSchema(Schema):

@@ -4,11 +4,8 @@ The same export code as GET /api/analytics/reports/events and POST /api/analytic
 authorised by the dashboard session instead of a bearer token.
 """
 
-import tempfile
-
 from flask import (
     Blueprint,
-    Response,
     abort,
     current_app,
     g,
@@ -16,12 +13,12 @@ from flask import (
     render_template,
     request,
     send_file,
-    stream_with_context,
     url_for,
 )
 
-from ..exports import jobs, stream, xlsx
+from ..exports import jobs
 from ..exports.request import MEDIA_TYPES, ExportRequest
+from ..exports.response import download as exported
 from ..extensions import db
 from ..models import ExportJob
 from ..reports.events import count_rows
@@ -31,8 +28,6 @@ from .forms import ActionForm
 from .sessions import login_required, passive
 
 bp = Blueprint("exports", __name__, url_prefix="/dashboard/exports")
-
-FILE_CHUNK = 64 * 1024
 
 
 def _export_request(args):
@@ -47,12 +42,6 @@ def _requester():
     return f"dashboard:{g.user.email}"
 
 
-def _file_chunks(handle):
-    with handle:
-        while chunk := handle.read(FILE_CHUNK):
-            yield chunk
-
-
 @bp.get("/download")
 @login_required
 def download():
@@ -64,17 +53,7 @@ def download():
         return render_template(
             "export_large.html", export=export, rows=rows, params=request.args, form=ActionForm()
         )
-    if export.format == "csv":
-        body = stream_with_context(stream.csv_chunks(lo, hi, export.filters))
-    else:
-        spool = tempfile.TemporaryFile()  # noqa: SIM115 - _file_chunks closes it once sent
-        xlsx.write(stream.rows(lo, hi, export.filters), spool)
-        spool.seek(0)
-        body = _file_chunks(spool)
-    disposition = f'attachment; filename="{export.filename()}"'
-    return Response(
-        body, mimetype=MEDIA_TYPES[export.format], headers={"Content-Disposition": disposition}
-    )
+    return exported(export)
 
 
 @bp.post("")
