@@ -11,6 +11,7 @@ from . import demo, retention
 from .auth import SCOPES
 from .dashboard import tokens, users
 from .errors import AppError
+from .metrics import serve_worker_metrics
 from .reports import rollups
 
 analytics = AppGroup("analytics", help="Analytics service administration.")
@@ -112,8 +113,16 @@ def demo_command(users, days, seed):
 
 @analytics.command("worker")
 @click.option("--workers", default=2, show_default=True, help="Worker threads.")
-def worker_command(workers):
+@click.option(
+    "--metrics-port",
+    type=int,
+    default=None,
+    help="Serve this worker's Prometheus metrics (task runs and failures) on this port.",
+)
+def worker_command(workers, metrics_port):
     """Run the Huey consumer: queued tasks and the periodic rollup and cleanup."""
+    if metrics_port:
+        serve_worker_metrics(current_app._get_current_object(), metrics_port)
     huey = current_app.extensions["huey"]
     huey.create_consumer(workers=workers, worker_type="thread", periodic=True).run()
 

@@ -20,6 +20,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
     multiprocess,
+    start_http_server,
 )
 from prometheus_client.core import GaugeMetricFamily
 
@@ -124,17 +125,28 @@ def _observe(response):
     return response
 
 
-def metrics_view():
-    """Expose every metric in the Prometheus text format."""
+def _process_registry():
+    """This process's metrics (summed over sibling processes in multiprocess mode)."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
-    else:
-        registry = REGISTRY
+        return registry
+    return REGISTRY
+
+
+def metrics_view():
+    """Expose every metric in the Prometheus text format."""
     live = CollectorRegistry()
     live.register(LiveCollector(current_app))
-    body = generate_latest(registry) + generate_latest(live)
+    body = generate_latest(_process_registry()) + generate_latest(live)
     return Response(body, mimetype=CONTENT_TYPE_LATEST)
+
+
+def serve_worker_metrics(app, port):
+    """Serve a worker's task counters and the live gauges over HTTP, in a background thread."""
+    registry = _process_registry()
+    registry.register(LiveCollector(app))
+    start_http_server(port, registry=registry)
 
 
 def init_app(app):

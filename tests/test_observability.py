@@ -131,3 +131,31 @@ def test_logs_are_json_lines_with_request_id_and_subject_and_no_secrets(gunicorn
     assert any(r.get("path") == "/api/analytics/ingest" and r.get("status") == 200 for r in mine)
     text = log.read_text()
     assert "4111-1111" not in text and token not in text
+
+
+def test_a_worker_serves_its_task_metrics(backend):
+    port = _free_port()
+    env = {**os.environ, **base_env(backend), "HUEY_IMMEDIATE": "false"}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    command = [sys.executable, "-m", "flask", "--app", "wsgi", "analytics", "worker"]
+    worker = subprocess.Popen(
+        [*command, "--workers", "1", "--metrics-port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
+                break
+            except requests.RequestException:
+                assert time.monotonic() < deadline, "the worker served no metrics"
+                time.sleep(0.2)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=10)
+    assert "analytics_task_failures_total" in text
+    assert "analytics_task_queue_length" in text
