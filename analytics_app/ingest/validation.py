@@ -11,7 +11,6 @@ The OpenAPI document describes the same event with a marshmallow schema
 (``api.schemas.EventSchema``); a test keeps the two in step.
 """
 
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
@@ -20,6 +19,7 @@ import msgspec
 from msgspec import Meta, Raw
 
 from ..errors import BatchTooLargeError, EventValidationError, MalformedBodyError
+from . import raw_json
 
 UserId = Annotated[str, Meta(min_length=1, max_length=255)]
 Source = Annotated[str, Meta(max_length=64)]
@@ -54,19 +54,8 @@ _object_decoder = msgspec.json.Decoder(dict[str, Raw])
 _field_decoders = {name: msgspec.json.Decoder(kind) for name, kind in FIELD_TYPES.items()}
 _any_decoder = msgspec.json.Decoder()
 
-# A JSON "\u0000" escape that is not itself an escaped backslash followed by "u0000".
-_NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
-# Control characters reach a decoded string only through these escapes or a raw DEL byte, so a
-# body without any of them needs no per-field control-character check.
-_CONTROL_GATE = re.compile(rb"\\[nrtbf]|\\u00[01]|\\u007[fF]|\x7f")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # Identifiers and labels: no control characters (CSV and Excel exports rely on it).
 PLAIN_FIELDS = ("user_id", "type", "src", "id")
-# A number with an exponent of 1000 or more: PostgreSQL's numeric overflows (or a few bytes
-# expand to a 100 KB value). Checked outside strings only when this cheap gate matches.
-_HUGE_EXPONENT = re.compile(rb"[0-9][eE][+-]?0*[1-9][0-9]{3,}")
-_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
-_BRACKETS = re.compile(rb"[\[\]{}]")
 
 
 @dataclass
@@ -135,10 +124,9 @@ class Validator:
             body.decode("utf-8")
         except UnicodeDecodeError as error:
             raise MalformedBodyError(f"request body is not UTF-8 (byte {error.start})") from None
-        self.nul_escapes = b"\\u0000" in body
-        escapes = b"\\" in body or b"\x7f" in body
-        self.control_escapes = escapes and _CONTROL_GATE.search(body) is not None
-        self.huge_exponents = _HUGE_EXPONENT.search(body) is not None
+        self.nul_escapes = raw_json.may_hold_nul(body)
+        self.control_escapes = raw_json.may_hold_control(body)
+        self.huge_exponents = raw_json.may_hold_huge_number(body)
         start = body.lstrip()[:1]
         if start not in (b"[", b"{"):
             if start == b"":
@@ -193,7 +181,7 @@ class Validator:
 
     @staticmethod
     def _no_control(name, value, problems):
-        if isinstance(value, str) and _CONTROL.search(value):
+        if isinstance(value, str) and raw_json.CONTROL_CHARACTER.search(value):
             problems[name] = ["must not contain control characters (tab, newline, NUL…)"]
 
     def _timestamp(self, ts, problems):
@@ -221,22 +209,15 @@ class Validator:
             problems["payload"] = ["must be a JSON object"]
         elif len(raw) > self.rules.max_payload_bytes:
             problems["payload"] = [f"is larger than {self.rules.max_payload_bytes} bytes"]
-        elif self._too_deep(raw):
+        elif raw_json.deeper_than(raw, self.rules.max_payload_depth):
             problems["payload"] = [f"nests deeper than {self.rules.max_payload_depth} levels"]
-        elif self.nul_escapes and _NUL_ESCAPE.search(raw):
+        elif self.nul_escapes and raw_json.has_nul(raw):
             problems["payload"] = ["must not contain NUL characters"]
-        elif self.huge_exponents and _huge_exponent(raw):
+        elif self.huge_exponents and raw_json.has_huge_number(raw):
             problems["payload"] = ["numbers must have an exponent below 1000"]
         else:
             return raw.decode("utf-8")
         return None
-
-    def _too_deep(self, raw):
-        limit = self.rules.max_payload_depth
-        # Cheap gate: fewer brackets than the limit cannot nest past it.
-        if raw.count(b"{") + raw.count(b"[") <= limit:
-            return False
-        return _depth(_JSON_STRING.sub(b'""', raw)) > limit
 
     def _raise_if_malformed(self, body):
         try:
@@ -287,17 +268,3 @@ class Validator:
             if self.control_escapes and name in PLAIN_FIELDS:
                 self._no_control(name, value, problems)
         return problems or {"_schema": ["invalid event"]}
-
-
-def _huge_exponent(raw):
-    """Whether a number outside the strings has an exponent of 1000 or more."""
-    return bool(_HUGE_EXPONENT.search(raw) and _HUGE_EXPONENT.search(_JSON_STRING.sub(b'""', raw)))
-
-
-def _depth(json_without_strings):
-    """Return how deeply brackets nest in JSON text whose strings were blanked out."""
-    deepest = level = 0
-    for bracket in _BRACKETS.findall(json_without_strings):
-        level += 1 if bracket in b"[{" else -1
-        deepest = max(deepest, level)
-    return deepest
