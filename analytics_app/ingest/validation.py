@@ -172,7 +172,7 @@ class Validator:
         batch.ts.append(ts)
         batch.user_id.append(event.user_id)
         batch.type.append(event.type)
-        batch.src.append(event.src)
+        batch.src.append(event.src or None)  # an empty source is no source
         batch.payload.append(payload)
 
     def _type(self, value, problems):
