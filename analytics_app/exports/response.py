@@ -27,7 +27,11 @@ def download(export):
         body = stream_with_context(stream.csv_chunks(lo, hi, export.filters))
     else:
         spool = tempfile.TemporaryFile()  # noqa: SIM115 - _file_chunks closes it once sent
-        xlsx.write(stream.rows(lo, hi, export.filters), spool)
+        try:
+            xlsx.write(stream.rows(lo, hi, export.filters), spool)
+        except BaseException:
+            spool.close()
+            raise
         spool.seek(0)
         body = _file_chunks(spool)
     return Response(

@@ -16,10 +16,8 @@ def rows(lo=None, hi=None, filters=NO_FILTERS):
     """Yield export rows as tuples, oldest first, without loading them all."""
     query = select_rows(db.engine.dialect.name, lo, hi, filters)
     with db.engine.connect() as connection:
-        result = connection.execution_options(stream_results=True, yield_per=FETCH_ROWS).execute(
-            query
-        )
-        for row in result:
+        options = connection.execution_options(stream_results=True, yield_per=FETCH_ROWS)
+        for row in options.execute(query):
             yield tuple(row)
 
 

@@ -14,10 +14,17 @@ CELL_CHARS = 32_767
 TRUNCATED = "…[truncated]"
 
 
-def _fit(value):
-    if isinstance(value, str) and len(value) > CELL_CHARS:
-        return value[: CELL_CHARS - len(TRUNCATED)] + TRUNCATED
-    return value
+PAYLOAD = COLUMNS.index("payload")
+
+
+def _fit(row):
+    """The row, its payload cut to Excel's cell limit (the only column that can exceed it)."""
+    payload = row[PAYLOAD]
+    if payload is None or len(payload) <= CELL_CHARS:
+        return row
+    row = list(row)
+    row[PAYLOAD] = payload[: CELL_CHARS - len(TRUNCATED)] + TRUNCATED
+    return row
 
 
 def write(rows, target, progress=None, sheet_rows=SHEET_ROWS):
@@ -30,7 +37,7 @@ def write(rows, target, progress=None, sheet_rows=SHEET_ROWS):
             sheet = workbook.create_sheet("events" if sheets == 1 else f"events ({sheets})")
             sheet.append(COLUMNS)
             used = 1
-        sheet.append([_fit(value) for value in row])
+        sheet.append(_fit(row))
         used += 1
         written += 1
         if progress and written % 10_000 == 0:
