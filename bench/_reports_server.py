@@ -1,0 +1,194 @@
+"""The app under test for reports.py and export.py: environment, gunicorn, tokens, HTTP.
+
+gunicorn runs in its own process group, so stopping it (TERM, then KILL) takes its workers
+with it on every exit path. Short responses are fetched over a plain socket: the sync worker closes
+the connection after each response, so each request pays a TCP connect, as a browser's would.
+"""
+
+import math
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import jwt
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = ROOT / ".venv" / "bin"
+RESULTS = Path(__file__).resolve().parent / "results"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def stop_on_signals():
+    """Let Ctrl-C and TERM unwind through the ``finally`` blocks that stop what we started."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+
+def app_environment(database_url, secret):
+    """The app's environment: production mode, no report cache, no rate limit, no Redis."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("FLASK_")}
+    env.update(
+        DATABASE_URL=database_url,
+        JWT_SECRET_KEY=secret,
+        APP_ENV="production",
+        REPORT_CACHE_SECONDS="0",
+        REPORT_TIMEZONE="UTC",
+        RATE_LIMIT_PER_MINUTE="100000000",
+        LOG_LEVEL="WARNING",
+        REDIS_URL="",  # empty, not absent: create_app(env) overlays env on os.environ
+    )
+    return env
+
+
+def read_token(secret, subject="bench"):
+    """An HS256 token with the ``analytics:read`` scope, as any JWT library would make it."""
+    claims = {
+        "sub": subject,
+        "exp": datetime.now(UTC) + timedelta(hours=6),
+        "scope": "analytics:read",
+    }
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def gunicorn(env, log_name, workers=1, timeout=600):
+    """Serve ``wsgi:app`` with sync workers on a free port; yield ``(process, port)``."""
+    RESULTS.mkdir(exist_ok=True)
+    port = free_port()
+    log_path = RESULTS / f"{log_name}.log"
+    command = [
+        BIN / "gunicorn",
+        "--no-control-socket",
+        "-w",
+        str(workers),
+        "-k",
+        "sync",
+        "--timeout",
+        str(timeout),
+        "-b",
+        f"127.0.0.1:{port}",
+        "wsgi:app",
+    ]
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        _wait_listening(server, port, workers, log_path)
+        yield server, port
+    finally:
+        _stop(server)
+
+
+def _listening(port):
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _wait_listening(server, port, workers, log_path, timeout=60):
+    deadline = time.monotonic() + timeout
+    while not (_listening(port) and len(worker_pids(server)) == workers):
+        if server.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"gunicorn did not start; see {log_path}")
+        time.sleep(0.1)
+
+
+def _stop(server):
+    try:
+        os.killpg(server.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        server.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        pass
+    finally:  # also on a second Ctrl-C while waiting
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+
+
+def worker_pids(server):
+    """The pids of a gunicorn master's workers."""
+    try:
+        children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text()
+    except FileNotFoundError:
+        return []
+    return [int(pid) for pid in children.split()]
+
+
+def cpu_seconds(pids):
+    """User + system CPU time the processes have used so far."""
+    total = 0
+    for pid in pids:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except FileNotFoundError:
+            continue
+        fields = stat.rpartition(")")[2].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / CLOCK_TICKS
+
+
+def _request_bytes(path, token):
+    return (
+        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
+        "User-Agent: analytics-bench/1\r\nAccept-Encoding: identity\r\n\r\n"
+    ).encode("ascii")
+
+
+def get(port, path, token, timeout=3600):
+    """GET ``path``; return ``(status, body, seconds)``, connect to last byte.
+
+    The body is read to the end of the stream: the sync worker closes every connection.
+    """
+    began = time.perf_counter()
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.sendall(_request_bytes(path, token))
+        pieces = []
+        while data := sock.recv(1 << 20):
+            pieces.append(data)
+    seconds = time.perf_counter() - began
+    head, _, body = b"".join(pieces).partition(b"\r\n\r\n")
+    if b"transfer-encoding: chunked" in head.lower():
+        raise RuntimeError(f"GET {path}: a chunked body; use curl for streamed responses")
+    return int(head.split(b" ", 2)[1]), body, seconds
+
+
+def summary(seconds):
+    """Median, p95 (nearest rank) and count of a list of durations, in milliseconds."""
+    ordered = sorted(seconds)
+    rank = math.ceil(0.95 * len(ordered)) - 1
+    return {
+        "median_ms": round(statistics.median(ordered) * 1e3, 2),
+        "p95_ms": round(ordered[rank] * 1e3, 2),
+        "min_ms": round(ordered[0] * 1e3, 2),
+        "n": len(ordered),
+    }
+
+
+def machine():
+    """What the figures were measured on."""
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpus": os.cpu_count(), "cpu_model": model, "python": sys.version.split()[0]}

@@ -1,0 +1,387 @@
+"""DAU report benchmark (issue 3): rollups and raw events against PostgreSQL's own query.
+
+Run from the repository root: ``.venv/bin/python bench/reports.py`` (see bench/README.md).
+Generates (or reuses) 10 million events in the database ``analytics_bench_reports``, then
+times the DAU report over HTTP (gunicorn, one sync worker) and in-process (the service
+functions in an app context), before and after the rollup, beside the bare
+``count(DISTINCT user_id)`` query for the same day; and times the full rollup. Prints
+human-readable lines, then one JSON object with every figure as the last line. Exits 1 when
+a report answered an error or a wrong count, 0 otherwise (missed targets included).
+"""
+
+import argparse
+import json
+import os
+import secrets
+import sys
+import time
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
+
+from _reports_data import BenchDatabase, Params, ensure_events, today_utc
+from _reports_server import (
+    app_environment,
+    get,
+    gunicorn,
+    machine,
+    read_token,
+    stop_on_signals,
+    summary,
+)
+
+DATABASE = "analytics_bench_reports"
+DAU_PATH = "/api/analytics/reports/dau"
+BARE_SQL = "SELECT count(DISTINCT user_id) FROM events WHERE ts >= %s AND ts < %s"
+# The same count through a hash aggregate: count(DISTINCT) sorts, and spills to disk past
+# work_mem (4 MB by default) on a 100k-event day. A reference for what the app could reach.
+HASHED_SQL = (
+    "SELECT count(*) FROM (SELECT DISTINCT user_id FROM events WHERE ts >= %s AND ts < %s) u"
+)
+# PostgreSQL alone, all finished days' DAU in one query: what a rollup cannot beat by much.
+ONE_QUERY_SQL = (
+    "SELECT date_trunc('day', ts AT TIME ZONE 'UTC'), count(DISTINCT user_id) FROM events"
+    " WHERE ts < %s GROUP BY 1"
+)
+TARGETS = {
+    "dau_finished_day_rollup_ms": 10.0,  # HTTP median, under
+    "dau_series_90d_rollup_ms": 20.0,  # HTTP median, under
+    "today_vs_bare": 1.2,  # HTTP median ÷ bare query median, at most
+}
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=10_000_000, help="events to generate")
+    parser.add_argument("--users", type=int, default=200_000, help="distinct user ids")
+    parser.add_argument("--days", type=int, default=90, help="days of events, up to today")
+    parser.add_argument("--seed", type=int, default=1, help="generator seed")
+    parser.add_argument("--repeat", type=int, default=50, help="timed calls per fast case")
+    parser.add_argument("--warmup", type=int, default=5, help="untimed calls before each case")
+    parser.add_argument(
+        "--raw-series-repeat", type=int, default=3, help="timed calls of the raw 90-day series"
+    )
+    parser.add_argument(
+        "--second-zone",
+        metavar="ZONE",
+        default="",
+        help="also time a full rollup for ZONE plus UTC (about twice the 1-zone time)",
+    )
+    parser.add_argument("--regenerate", action="store_true", help="generate the data anew")
+    parser.add_argument("--drop", action="store_true", help="drop the database at the end")
+    parser.add_argument(
+        "--postgres",
+        default="postgresql://postgres@127.0.0.1:5432",
+        help="PostgreSQL server URL, without a database name",
+    )
+    args = parser.parse_args(argv)
+    if not 2 <= args.days <= 90:
+        parser.error("--days must be 2..90 (EVENT_RETENTION_DAYS is 90)")
+    return args
+
+
+class Cases:
+    """The ways of asking for a figure: HTTP, in-process, and bare SQL queries."""
+
+    def __init__(self, port, token, app, connection):
+        self.port, self.token, self.app, self.connection = port, token, app, connection
+        self.errors = []
+
+    def http(self, query, key):
+        """A callable: GET the DAU report, return (seconds, figure at ``key``)."""
+
+        def call():
+            status, body, seconds = get(self.port, f"{DAU_PATH}?{query}", self.token)
+            if status != 200:
+                self.errors.append(f"GET {query}: HTTP {status} {body[:200]!r}")
+                return seconds, None
+            return seconds, key(json.loads(body))
+
+        return call
+
+    def inprocess(self, function, key):
+        """A callable: run a service function in an app context, return (seconds, figure)."""
+
+        def call():
+            with self.app.app_context():
+                began = time.perf_counter()
+                result = function()
+                return time.perf_counter() - began, key(result)
+
+        return call
+
+    def bare(self, lo, hi, sql=BARE_SQL):
+        """A callable: the bare count(DISTINCT) query (or ``sql``) for [lo, hi)."""
+
+        def call():
+            began = time.perf_counter()
+            (count,) = self.connection.execute(sql, (lo, hi)).fetchone()
+            return time.perf_counter() - began, count
+
+        return call
+
+
+def measure(label, repeat, warmup, **calls):
+    """Time each call ``repeat`` times, interleaved so background load hits all alike.
+
+    Return ``{name: summary}`` and ``{name: last figure}``, and print one line.
+    """
+    for _ in range(warmup):
+        for call in calls.values():
+            call()
+    times = {name: [] for name in calls}
+    figures = {}
+    for _ in range(repeat):
+        for name, call in calls.items():
+            seconds, figures[name] = call()
+            times[name].append(seconds)
+    summaries = {name: summary(values) for name, values in times.items()}
+    parts = [
+        f"{name} median {s['median_ms']:.1f} ms p95 {s['p95_ms']:.1f}"
+        for name, s in summaries.items()
+    ]
+    print(f"{label:<34} {'; '.join(parts)} (n={repeat})", flush=True)
+    return summaries, figures
+
+
+def dau_of(body):
+    return body["dau"]
+
+
+def series_of(body):
+    return [point["dau"] for point in body["series"]]
+
+
+def roll_up(app, zones):
+    """Run the app's rollup for ``zones`` from empty metrics; return its figures."""
+    from analytics_app.extensions import db
+    from analytics_app.reports import rollups
+
+    with app.app_context():
+        db.session.execute(db.text("TRUNCATE metrics, rollup_marks"))
+        db.session.commit()
+        began = time.perf_counter()
+        days = rollups.roll_up(zones)
+        seconds = time.perf_counter() - began
+    return {"zones": zones, "days": days, "seconds": round(seconds, 1)}
+
+
+def run(args, database, env, token):
+    """Every measurement; return the JSON-able result."""
+    from analytics_app import create_app
+
+    today = today_utc()
+    first = today - timedelta(days=args.days - 1)
+    midnight = datetime.combine(today, datetime.min.time(), tzinfo=UTC)
+    spans = {"today": (midnight, midnight + timedelta(days=1))}
+    spans["yesterday"] = (midnight - timedelta(days=1), midnight)
+    params = Params(args.events, args.users, args.days, args.seed, today.isoformat())
+    load = ensure_events(database, env, params, args.regenerate)
+    app = create_app(env)
+    result = {"data": {**load, **asdict(params)}}
+    with database.connect(autocommit=True) as connection:
+        connection.execute("TRUNCATE metrics, rollup_marks")  # raw phase: no rollups at all
+        for day, (lo, hi) in spans.items():
+            count = connection.execute(
+                "SELECT count(*) FROM events WHERE ts >= %s AND ts < %s", (lo, hi)
+            ).fetchone()[0]
+            result["data"][f"events_{day}"] = count
+        size = connection.execute("SELECT pg_total_relation_size('events')").fetchone()[0]
+        result["data"]["table_bytes"] = size
+        data = result["data"]
+        print(
+            f"data: {data['events']:,} events ({'reused' if load['reused'] else 'generated'}),"
+            f" {data['users']:,} users, {data['days']} days to {today};"
+            f" today {data['events_today']:,} events, yesterday {data['events_yesterday']:,};"
+            f" table + indexes {size / 2**30:.2f} GiB",
+            flush=True,
+        )
+        with gunicorn(env, "gunicorn-reports", workers=1, timeout=1800) as (_, port):
+            cases = Cases(port, token, app, connection)
+            result.update(_phases(args, cases, spans, first, today))
+    if args.second_zone:
+        zones = [args.second_zone, "UTC"]
+        result["rollup_two_zones"] = roll_up(app, zones)
+        print(
+            f"rollup, 2 zones ({', '.join(zones)}): {result['rollup_two_zones']['days']} days in"
+            f" {result['rollup_two_zones']['seconds']:.1f} s",
+            flush=True,
+        )
+    result["errors"] = cases.errors
+    return result
+
+
+def _phases(args, cases, spans, first, today):
+    """Raw phase, rollup, rollup phase; return their figures and checks."""
+    from analytics_app.reports import service
+    from analytics_app.reports.raw import NO_FILTERS
+
+    yesterday = today - timedelta(days=1)
+    ninety = f"start={first}&end={today}"
+    finished = f"start={first}&end={yesterday}"
+    http, inprocess, bare = cases.http, cases.inprocess, cases.bare
+
+    def dau(day):
+        return lambda: service.dau(day, "UTC", NO_FILTERS)
+
+    def dau_series(start, end):
+        return lambda: service.dau_series(start, end, "UTC", NO_FILTERS)
+
+    figures, checks = {}, {}
+    # 1. Raw events: no rollups stored yet, so every day is counted from events.
+    raw_day, values = measure(
+        "dau finished day, raw events",
+        args.repeat,
+        args.warmup,
+        http=http(f"date={yesterday}", dau_of),
+        inprocess=inprocess(dau(yesterday), dau_of),
+        bare=bare(*spans["yesterday"]),
+    )
+    figures["dau_finished_day_raw"] = raw_day
+    checks["finished_day_raw_equals_bare"] = values["http"] == values["bare"]
+    bare_yesterday = values["bare"]
+    raw_series, values = measure(
+        "dau 90-day series, raw events",
+        args.raw_series_repeat,
+        1,
+        http=http(ninety, series_of),
+        inprocess=inprocess(dau_series(first, today), series_of),
+    )
+    figures["dau_series_90d_raw"] = raw_series
+    raw_values = values["http"]
+    # 2. The full rollup (REPORT_TIMEZONE=UTC: one zone), and PostgreSQL's one-query DAU.
+    rollup = roll_up(cases.app, ["UTC"])
+    print(f"rollup, 1 zone (UTC): {rollup['days']} days in {rollup['seconds']:.1f} s", flush=True)
+    began = time.perf_counter()
+    one_query_days = len(cases.connection.execute(ONE_QUERY_SQL, (spans["today"][0],)).fetchall())
+    one_query_seconds = time.perf_counter() - began
+    print(
+        f"one query, DAU of all {one_query_days} finished days (PostgreSQL alone):"
+        f" {one_query_seconds:.1f} s",
+        flush=True,
+    )
+    rollup["one_query_dau_seconds"] = round(one_query_seconds, 1)
+    # 3. From rollups: finished days read metrics; today is always counted live.
+    rolled_day, values = measure(
+        "dau finished day, rollups",
+        args.repeat,
+        args.warmup,
+        http=http(f"date={yesterday}", dau_of),
+        inprocess=inprocess(dau(yesterday), dau_of),
+    )
+    figures["dau_finished_day_rollup"] = rolled_day
+    checks["finished_day_rollup_equals_bare"] = values["http"] == bare_yesterday
+    rolled_series, values = measure(
+        "dau 90-day series, rollups + today",
+        args.repeat,
+        args.warmup,
+        http=http(ninety, series_of),
+        inprocess=inprocess(dau_series(first, today), series_of),
+    )
+    figures["dau_series_90d_rollup"] = rolled_series
+    checks["series_rollup_equals_raw"] = values["http"] == raw_values
+    finished_series, values = measure(
+        f"dau {len(raw_values) - 1}-day series, rollups only",
+        args.repeat,
+        args.warmup,
+        http=http(finished, series_of),
+        inprocess=inprocess(dau_series(first, yesterday), series_of),
+    )
+    figures["dau_series_finished_rollup"] = finished_series
+    checks["finished_series_equals_raw"] = values["http"] == raw_values[:-1]
+    today_live, values = measure(
+        "dau today (live)",
+        args.repeat,
+        args.warmup,
+        http=http(f"date={today}", dau_of),
+        inprocess=inprocess(dau(today), dau_of),
+        bare=bare(*spans["today"]),
+        bare_hashed=bare(*spans["today"], sql=HASHED_SQL),
+    )
+    figures["dau_today"] = today_live
+    checks["today_equals_bare"] = len({*values.values()}) == 1
+    return {
+        "figures": figures,
+        "rollup": rollup,
+        "checks": checks,
+        "dau": {"today": values["bare"], "yesterday": bare_yesterday},
+    }
+
+
+def verdicts(result):
+    """The targets, each with its figure and whether it is met."""
+    figures = result["figures"]
+    today = figures["dau_today"]
+    ratio = today["http"]["median_ms"] / today["bare"]["median_ms"]
+    measured = {
+        "dau_finished_day_rollup_ms": figures["dau_finished_day_rollup"]["http"]["median_ms"],
+        "dau_series_90d_rollup_ms": figures["dau_series_90d_rollup"]["http"]["median_ms"],
+        "today_vs_bare": round(ratio, 3),
+    }
+    met = {
+        "dau_finished_day_rollup_ms": measured["dau_finished_day_rollup_ms"]
+        < TARGETS["dau_finished_day_rollup_ms"],
+        "dau_series_90d_rollup_ms": measured["dau_series_90d_rollup_ms"]
+        < TARGETS["dau_series_90d_rollup_ms"],
+        "today_vs_bare": measured["today_vs_bare"] <= TARGETS["today_vs_bare"],
+    }
+    return measured, met
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    stop_on_signals()
+    load_before = round(os.getloadavg()[0], 2)
+    started = datetime.now(UTC)
+    print(
+        f"reports bench {started:%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs, load average"
+        f" {load_before:.2f}; {args.events:,} events, {args.repeat} calls per case, warm",
+        flush=True,
+    )
+    database = BenchDatabase(args.postgres, DATABASE)
+    secret = secrets.token_urlsafe(48)
+    env = app_environment(database.url, secret)
+    try:
+        result = run(args, database, env, read_token(secret))
+    finally:
+        if args.drop:
+            database.drop()
+    measured, met = verdicts(result)
+    labels = {
+        "dau_finished_day_rollup_ms": "finished day's DAU, rollups, HTTP median < 10 ms",
+        "dau_series_90d_rollup_ms": "90-day series, rollups, HTTP median < 20 ms",
+        "today_vs_bare": "today's live DAU, HTTP median <= 1.2 x bare query",
+    }
+    for key, label in labels.items():
+        unit = "x" if key == "today_vs_bare" else " ms"
+        print(f"target: {label}: {measured[key]}{unit} — {'met' if met[key] else 'MISSED'}")
+    failed = [name for name, ok in result["checks"].items() if not ok] + result["errors"]
+    print(f"checks: {'all passed' if not failed else 'FAILED: ' + ', '.join(failed)}")
+    output = {
+        "date": started.isoformat(timespec="seconds"),
+        "machine": machine(),
+        "settings": {
+            key: getattr(args, key)
+            for key in (
+                "events",
+                "users",
+                "days",
+                "seed",
+                "repeat",
+                "warmup",
+                "raw_series_repeat",
+                "second_zone",
+            )
+        },
+        **result,
+        "load_average": {"before": load_before, "after": round(os.getloadavg()[0], 2)},
+        "targets": TARGETS,
+        "measured": measured,
+        "targets_met": met,
+        "all_targets_met": all(met.values()),
+    }
+    print(json.dumps(output, default=str))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
