@@ -8,10 +8,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import openpyxl
 import pytest
-from dataset import Expected, Row, generate, store
 
 from analytics_app.exports import xlsx
 
+from dataset import Expected, Row, generate, store
 from helpers import Client, make_token, query
 
 READ = make_token(scope="analytics:read")

@@ -13,14 +13,14 @@ from datetime import date, timedelta
 
 import pytest
 import requests
-from dataset import Expected, Row, store
-from faults import ThrowawayPostgres, ThrowawayRedis
 from flask_migrate import upgrade
 
 from analytics_app import ROOT, create_app
 from analytics_app.extensions import db
 
 from conftest import base_env
+from dataset import Expected, Row, store
+from faults import ThrowawayPostgres, ThrowawayRedis
 from helpers import Client, LiveServer, make_event, make_token, query
 
 needs_servers = pytest.mark.skipif(

@@ -5,11 +5,11 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from dataset import FIRST_DAY, LAST_DAY, Expected, generate, store
 
 from analytics_app.extensions import db
 from analytics_app.reports import rollups
 
+from dataset import FIRST_DAY, LAST_DAY, Expected, generate, store
 from helpers import Client, make_token
 
 ZONES = ["UTC", "America/New_York", "Asia/Kolkata"]  # rolled, rolled with DST, raw only

@@ -8,13 +8,13 @@ import time
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from dataset import FIRST_DAY, LAST_DAY, Expected, Row, generate, store
 
 from analytics_app import ROOT
 from analytics_app.extensions import db
 from analytics_app.reports import rollups
 
 from conftest import base_env
+from dataset import FIRST_DAY, LAST_DAY, Expected, Row, generate, store
 from helpers import Client, count_events, make_event, make_token, query
 
 ADMIN = make_token(sub="erasure-admin", scope="analytics:admin")

@@ -7,6 +7,7 @@ tests run on both backends through ``make_app``.
 """
 
 import pytest
+
 from webclient import FAST_HASH, Web, add_user, signed_in
 
 

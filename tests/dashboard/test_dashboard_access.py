@@ -12,9 +12,9 @@ from fixtures import (  # noqa: F401 - fixtures, requested by name
     dashboard_app_fixture,
     server_fixture,
 )
-from webclient import PASSWORD, Web, add_user
 
 from helpers import make_event
+from webclient import PASSWORD, Web, add_user
 
 PAGES = [
     "/dashboard",

@@ -9,9 +9,9 @@ from fixtures import (  # noqa: F401 - fixtures, requested by name
     dashboard_app_fixture,
     server_fixture,
 )
-from webclient import PASSWORD, Web, add_user, signed_in
 
 from helpers import SECRET, Client, make_event, query
+from webclient import PASSWORD, Web, add_user, signed_in
 
 TOKEN = re.compile(r'<code id="new-token">([^<]+)</code>')
 

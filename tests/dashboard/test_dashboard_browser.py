@@ -22,35 +22,22 @@ import openpyxl
 import psycopg
 import pytest
 import requests
-from webclient import FAST_HASH, PASSWORD
 
 from analytics_app import ROOT, create_app, demo
 from analytics_app.dashboard import users
 from analytics_app.extensions import db
 from analytics_app.reports import rollups
 
+from browser import CHROMIUM, CHROMIUM_ARGS, LOCAL_HOSTS
 from conftest import REDIS_URL, base_env, postgres_database
 from helpers import LiveServer, make_event, make_token
+from webclient import FAST_HASH, PASSWORD
 
 try:
     from playwright.sync_api import expect, sync_playwright
 except ImportError:  # checked by the browser fixture: skip locally, fail under CI
     sync_playwright = None
 
-# Debian's Chromium with the flags of tests/e2e/test_sdk_browser.py: without the
-# background-networking ones Chromium calls home, and the closed network refuses it.
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 DESKTOP = {"width": 1366, "height": 900}
 PHONE = {"width": 390, "height": 844}

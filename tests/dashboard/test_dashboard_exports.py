@@ -9,19 +9,19 @@ from datetime import date
 
 import openpyxl
 import pytest
-from dataset import generate, store
 from fixtures import (  # noqa: F401 - fixtures, requested by name
     admin_fixture,
     dashboard_app_fixture,
     server_fixture,
 )
-from webclient import add_user, signed_in
 
 from analytics_app.exports import jobs
 from analytics_app.exports.request import ExportRequest
 from analytics_app.reports.raw import Filters
 
+from dataset import generate, store
 from helpers import Client, make_token
+from webclient import add_user, signed_in
 
 RANGE = {"start": "2026-10-25", "end": "2026-11-02", "tz": "Europe/Berlin"}
 

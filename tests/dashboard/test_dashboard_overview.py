@@ -6,7 +6,6 @@ import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from dataset import Expected, Row, generate, store
 from fixtures import (  # noqa: F401 - fixtures, requested by name
     admin_fixture,
     dashboard_app_fixture,
@@ -14,6 +13,8 @@ from fixtures import (  # noqa: F401 - fixtures, requested by name
 )
 
 from analytics_app.dashboard import panels
+
+from dataset import Expected, Row, generate, store
 
 START, END, TZ = date(2026, 10, 25), date(2026, 11, 7), "America/New_York"
 RANGE = {"start": START.isoformat(), "end": END.isoformat(), "tz": TZ}

@@ -10,7 +10,6 @@ from fixtures import (  # noqa: F401 - fixtures, requested by name
     dashboard_app_fixture,
     server_fixture,
 )
-from webclient import PASSWORD, Web, add_user, signed_in
 
 from analytics_app.dashboard.sessions import utc
 from analytics_app.dashboard.throttle import SignInThrottle
@@ -18,6 +17,7 @@ from analytics_app.extensions import db
 from analytics_app.models import DashboardSession
 
 from helpers import query
+from webclient import PASSWORD, Web, add_user, signed_in
 
 
 def _set_cookie(response):

@@ -21,7 +21,6 @@ import threading
 import time
 from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import psycopg
@@ -30,6 +29,7 @@ import requests
 
 from analytics_app import ROOT
 
+from browser import CHROMIUM, CHROMIUM_ARGS, LOCAL_HOSTS
 from conftest import REDIS_URL, base_env, postgres_database
 from helpers import make_token
 
@@ -38,19 +38,6 @@ try:
 except ImportError:  # checked by the browser fixture: skip locally, fail under CI
     sync_playwright = None
 
-CHROMIUM = Path("/usr/bin/chromium")
-# Without the background-networking flags Chromium calls home, and the closed network refuses it.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 
 EVENTS = 300  # tracked by the page, one every TRACK_EVERY_MS
 TRACK_EVERY_MS = 20
