@@ -2,11 +2,8 @@
 
 import json
 
-import sqlalchemy as sa
-
-from ..extensions import db
+from ..reports import raw
 from ..reports.periods import zone
-from ..reports.raw import events
 from .sessions import utc
 
 LIMIT = 20
@@ -26,12 +23,7 @@ def _payload_text(payload):
 def latest(selection, limit=LIMIT):
     """The newest ``limit`` events in the selection's range and filters, newest first."""
     lo, hi = selection.span()
-    query = (
-        sa.select(events.c.ts, events.c.user_id, events.c.type, events.c.src, events.c.payload)
-        .where(events.c.ts >= lo, events.c.ts < hi, *selection.filters.clauses())
-        .order_by(events.c.ts.desc(), events.c.id.desc())
-        .limit(limit)
-    )
+    rows = raw.latest_events(lo, hi, selection.filters, limit)
     tzinfo = zone(selection.tz)
     return [
         {
@@ -41,5 +33,5 @@ def latest(selection, limit=LIMIT):
             "src": src or "",
             "payload": _payload_text(payload),
         }
-        for ts, user_id, type_, src, payload in db.session.execute(query)
+        for ts, user_id, type_, src, payload in rows
     ]

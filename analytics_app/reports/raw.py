@@ -202,3 +202,14 @@ def retention(cohort_days, horizon_days, offsets, filters=NO_FILTERS):
     for n, new_users, *retained in db.session.execute(query):
         result[n] = (new_users, dict(zip(offsets, retained, strict=True)))
     return result
+
+
+def latest_events(lo, hi, filters=NO_FILTERS, limit=20):
+    """The newest events in a span, newest first: ``(ts, user_id, type, src, payload)``."""
+    query = (
+        sa.select(events.c.ts, events.c.user_id, events.c.type, events.c.src, events.c.payload)
+        .where(events.c.ts >= lo, events.c.ts < hi, *filters.clauses())
+        .order_by(events.c.ts.desc(), events.c.id.desc())
+        .limit(limit)
+    )
+    return db.session.execute(query).all()
