@@ -19,7 +19,6 @@ the data when they (and today's date) are the same.
 """
 
 import json
-import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
@@ -27,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
+from _services import migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / "bin"
@@ -94,19 +94,6 @@ class BenchDatabase:
 
     def connect(self, **kwargs):
         return psycopg.connect(self.url, **kwargs)
-
-
-def migrate(env):
-    """Create or update the schema with the app's own migrations."""
-    done = subprocess.run(
-        [BIN / "flask", "--app", "wsgi", "db", "upgrade"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"flask db upgrade failed:\n{done.stderr[-2000:]}")
 
 
 def stored_params(database):

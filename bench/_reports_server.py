@@ -18,11 +18,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import jwt
+from _services import port_in_use, stop, worker_pids
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / "bin"
 RESULTS = Path(__file__).resolve().parent / "results"
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def stop_on_signals():
@@ -90,57 +90,15 @@ def gunicorn(env, log_name, workers=1, timeout=600):
         _wait_listening(server, port, workers, log_path)
         yield server, port
     finally:
-        _stop(server)
-
-
-def _listening(port):
-    with socket.socket() as probe:
-        return probe.connect_ex(("127.0.0.1", port)) == 0
+        stop(server)
 
 
 def _wait_listening(server, port, workers, log_path, timeout=60):
     deadline = time.monotonic() + timeout
-    while not (_listening(port) and len(worker_pids(server)) == workers):
+    while not (port_in_use(port) and len(worker_pids(server)) == workers):
         if server.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError(f"gunicorn did not start; see {log_path}")
         time.sleep(0.1)
-
-
-def _stop(server):
-    try:
-        os.killpg(server.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    try:
-        server.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        pass
-    finally:  # also on a second Ctrl-C while waiting
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
-
-
-def worker_pids(server):
-    """The pids of a gunicorn master's workers."""
-    try:
-        children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text()
-    except FileNotFoundError:
-        return []
-    return [int(pid) for pid in children.split()]
-
-
-def cpu_seconds(pids):
-    """User + system CPU time the processes have used so far."""
-    total = 0
-    for pid in pids:
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-        except FileNotFoundError:
-            continue
-        fields = stat.rpartition(")")[2].split()
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / CLOCK_TICKS
 
 
 def _request_bytes(path, token):

@@ -111,7 +111,7 @@ def gunicorn(app_spec, workers, port, env, log_path, options=()):
         _wait_listening(server, port, log_path)
         yield server
     finally:
-        _stop(server)
+        stop(server)
 
 
 def _wait_listening(server, port, log_path, timeout=30):
@@ -122,7 +122,8 @@ def _wait_listening(server, port, log_path, timeout=30):
         time.sleep(0.1)
 
 
-def _stop(server):
+def stop(server):
+    """Stop a server started in its own process group: TERM, then KILL if it lingers."""
     try:
         os.killpg(server.pid, signal.SIGTERM)
     except ProcessLookupError:
@@ -138,8 +139,11 @@ def _stop(server):
 
 
 def worker_pids(server):
-    """Return the pids of a gunicorn master's workers."""
-    children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text()
+    """Return the pids of a gunicorn master's workers (none once it has exited)."""
+    try:
+        children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text()
+    except FileNotFoundError:
+        return []
     return [int(pid) for pid in children.split()]
 
 

@@ -26,15 +26,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from _reports_data import BenchDatabase, Params, ensure_events, today_utc
-from _reports_server import (
-    app_environment,
-    cpu_seconds,
-    gunicorn,
-    machine,
-    read_token,
-    stop_on_signals,
-    worker_pids,
-)
+from _reports_server import app_environment, gunicorn, machine, read_token, stop_on_signals
+from _services import cpu_seconds, worker_pids
 
 DATABASE = "analytics_bench_export"
 EXPORT_PATH = "/api/analytics/reports/events"
