@@ -87,6 +87,64 @@ def distinct_users(spans, filters=NO_FILTERS):
     return [counts.get(n, 0) for n in range(len(spans))]
 
 
+def trailing_active_users(spans, lengths, filters=NO_FILTERS):
+    """For consecutive day spans, the users active in the ``length`` days ending on each day.
+
+    Returns ``{length: [count for each span]}``; a span's count is only complete when at least
+    ``length - 1`` spans precede it. One pass over the events, not one per window: the
+    distinct (day, user) pairs are read once; each user adds 1 from an active day until their
+    next active day or the window's end, whichever comes first, and a running sum of those
+    steps is the count (DAU is length 1, WAU 7, MAU 30).
+    """
+    windows = _windows(spans)
+    user_days = (
+        sa.select(windows.c.n, events.c.user_id)
+        .select_from(windows.join(events, _in_window(windows)))
+        .where(*filters.clauses())
+        .distinct()
+        .cte("user_days")
+    )
+    following = sa.func.lead(user_days.c.n).over(
+        partition_by=user_days.c.user_id, order_by=user_days.c.n
+    )
+    active = sa.select(user_days.c.n, following.label("next_n")).cte("active")
+    widths = (
+        sa.values(sa.column("width", sa.Integer), name="widths")
+        .data([(length,) for length in lengths])
+        .cte("widths")
+    )
+    until = sa.case(
+        (
+            sa.and_(active.c.next_n.is_not(None), active.c.next_n < active.c.n + widths.c.width),
+            active.c.next_n,
+        ),
+        else_=active.c.n + widths.c.width,
+    )
+    pairs = active.join(widths, sa.true())
+    steps = sa.union_all(
+        sa.select(widths.c.width, active.c.n.label("n"), sa.literal(1).label("step")).select_from(
+            pairs
+        ),
+        sa.select(widths.c.width, until.label("n"), sa.literal(-1).label("step")).select_from(
+            pairs
+        ),
+    ).subquery()
+    query = sa.select(steps.c.width, steps.c.n, sa.func.sum(steps.c.step)).group_by(
+        steps.c.width, steps.c.n
+    )
+    changes = {length: {} for length in lengths}
+    for width, n, step in db.session.execute(query):
+        changes[width][n] = step
+    result = {}
+    for length in lengths:
+        running, counts = 0, []
+        for n in range(len(spans)):
+            running += changes[length].get(n, 0)
+            counts.append(running)
+        result[length] = counts
+    return result
+
+
 def event_counts(spans, filters=NO_FILTERS):
     """Count events per span by (type, src); return ``[{(type, src): count}]`` per span."""
     if not spans:

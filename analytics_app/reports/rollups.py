@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from ..extensions import db
 from ..models import Metric, RollupMark
 from . import raw
-from .periods import day_in, local_date, local_midnight, today_in, zone
+from .periods import day_in, days_between, local_date, local_midnight, today_in, zone
 
 WINDOWS = {"dau": 1, "wau": 7, "mau": 30}
 LONGEST_WINDOW = max(WINDOWS.values())
@@ -73,10 +73,16 @@ def compute_days(dates, tz):
     tzinfo = zone(tz)
     days = [day_in(d, tzinfo) for d in dates]
     result = {d.date: [] for d in days}
-    for name, length in WINDOWS.items():
-        spans = [(day_in(d.date - timedelta(days=length - 1), tzinfo).start, d.end) for d in days]
-        for day, value in zip(days, raw.distinct_users(spans), strict=True):
-            result[day.date].append((name, _dims(tz), value))
+    # Every day from a full window before the first date to the last, consecutive.
+    first = min(dates) - timedelta(days=LONGEST_WINDOW - 1)
+    window_days = days_between(first, max(dates), tzinfo)
+    trailing = raw.trailing_active_users(
+        [(d.start, d.end) for d in window_days], list(WINDOWS.values())
+    )
+    for day in days:
+        n = (day.date - first).days
+        for name, length in WINDOWS.items():
+            result[day.date].append((name, _dims(tz), trailing[length][n]))
     counts = raw.event_counts([(d.start, d.end) for d in days])
     for day, by_key in zip(days, counts, strict=True):
         for (type_, src), value in sorted(by_key.items(), key=lambda item: str(item[0])):
