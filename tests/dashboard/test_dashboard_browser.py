@@ -11,7 +11,6 @@ them the tests are skipped, except under ``CI=true``, where they fail (as tests/
 
 import csv
 import io
-import os
 import re
 import time
 from datetime import UTC, date, datetime, timedelta
@@ -28,15 +27,15 @@ from analytics_app.dashboard import users
 from analytics_app.extensions import db
 from analytics_app.reports import rollups
 
-from browser import CHROMIUM, CHROMIUM_ARGS, LOCAL_HOSTS
+from browser import LOCAL_HOSTS, chromium
 from conftest import REDIS_URL, base_env, postgres_database
 from helpers import LiveServer, make_event, make_token
 from webclient import FAST_HASH, PASSWORD
 
 try:
-    from playwright.sync_api import expect, sync_playwright
-except ImportError:  # checked by the browser fixture: skip locally, fail under CI
-    sync_playwright = None
+    from playwright.sync_api import expect
+except ImportError:  # the browser fixture skips locally, fails under CI
+    expect = None
 
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 DESKTOP = {"width": 1366, "height": 900}
@@ -48,27 +47,10 @@ XSS_USER = "<img src=x onerror=alert('user')>"
 XSS_NOTE = "<script>alert('payload')</script>"
 
 
-def _browser_unavailable(reason):
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason} (CI requires the browser tests to run)")
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="module")
 def browser():
-    if sync_playwright is None:
-        _browser_unavailable("playwright is not installed (pip install -e '.[dev]')")
-    if not CHROMIUM.exists():
-        _browser_unavailable(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
-    playwright = sync_playwright().start()
-    try:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-    finally:
-        playwright.stop()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture(scope="module")

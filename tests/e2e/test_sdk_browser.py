@@ -29,15 +29,9 @@ import requests
 
 from analytics_app import ROOT
 
-from browser import CHROMIUM, CHROMIUM_ARGS, LOCAL_HOSTS
+from browser import LOCAL_HOSTS, chromium
 from conftest import REDIS_URL, base_env, postgres_database
 from helpers import make_token
-
-try:
-    from playwright.sync_api import sync_playwright
-except ImportError:  # checked by the browser fixture: skip locally, fail under CI
-    sync_playwright = None
-
 
 EVENTS = 300  # tracked by the page, one every TRACK_EVERY_MS
 TRACK_EVERY_MS = 20
@@ -71,12 +65,6 @@ PAGE = """<!doctype html>
   }}, {every});
 </script>
 """
-
-
-def _browser_unavailable(reason):
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason} (CI requires the browser tests to run)")
-    pytest.skip(reason)
 
 
 def _free_port():
@@ -211,19 +199,8 @@ def server(database, tmp_path):
 
 @pytest.fixture(scope="module")
 def browser():
-    if sync_playwright is None:
-        _browser_unavailable("playwright is not installed (pip install -e '.[dev]')")
-    if not CHROMIUM.exists():
-        _browser_unavailable(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
-    playwright = sync_playwright().start()
-    try:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-    finally:
-        playwright.stop()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture
