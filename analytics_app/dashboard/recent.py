@@ -3,8 +3,7 @@
 import json
 
 from ..reports import raw
-from ..reports.periods import zone
-from .sessions import utc
+from ..reports.periods import as_utc, zone
 
 LIMIT = 20
 PAYLOAD_CHARS = 240
@@ -27,7 +26,7 @@ def latest(selection, limit=LIMIT):
     tzinfo = zone(selection.tz)
     return [
         {
-            "time": utc(ts).astimezone(tzinfo).strftime("%Y-%m-%d %H:%M:%S"),
+            "time": as_utc(ts).astimezone(tzinfo).strftime("%Y-%m-%d %H:%M:%S"),
             "user_id": user_id,
             "type": type_,
             "src": src or "",

@@ -17,6 +17,7 @@ from htmx_flask import make_response
 
 from ..extensions import db
 from ..models import DashboardSession
+from ..reports.periods import as_utc
 
 COOKIE_KEY = "sid"
 # Refresh last_seen_at at most this often, not on every request.
@@ -27,17 +28,12 @@ def _digest(secret):
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def utc(value):
-    """The datetime as aware UTC (SQLite hands timestamps back naive)."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def _idle_limit():
     return timedelta(minutes=current_app.config["DASHBOARD_SESSION_IDLE_MINUTES"])
 
 
 def _live(record, now):
-    return utc(record.expires_at) > now and now - utc(record.last_seen_at) < _idle_limit()
+    return as_utc(record.expires_at) > now and now - as_utc(record.last_seen_at) < _idle_limit()
 
 
 def start(user):
@@ -103,7 +99,7 @@ def load():
         session.pop(COOKIE_KEY, None)
         return
     view = current_app.view_functions.get(request.endpoint)
-    if not getattr(view, "passive", False) and now - utc(record.last_seen_at) >= TOUCH_EVERY:
+    if not getattr(view, "passive", False) and now - as_utc(record.last_seen_at) >= TOUCH_EVERY:
         record.last_seen_at = now
         db.session.commit()
     g.user = record.user

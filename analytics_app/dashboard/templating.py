@@ -1,6 +1,6 @@
 """Template filters and globals for the dashboard's pages."""
 
-from .sessions import utc
+from ..reports.periods import as_utc
 
 # htmx's settings: no eval (the CSP forbids it anyway), no page snapshots in localStorage,
 # and a 422 (a refused filter) is swapped in like a success, to show what was wrong.
@@ -45,7 +45,7 @@ def duration(seconds):
 
 def moment(value):
     """A stored timestamp as ``2026-11-29 14:03 UTC``."""
-    return "—" if value is None else utc(value).strftime("%Y-%m-%d %H:%M UTC")
+    return "—" if value is None else as_utc(value).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def register(bp):

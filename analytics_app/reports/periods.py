@@ -59,6 +59,11 @@ def today_in(tz):
     return datetime.now(tz).date()
 
 
+def as_utc(moment):
+    """A stored time as aware UTC: SQLite hands timestamps back naive, PostgreSQL aware."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def local_date(instant, tz):
     """The calendar date of a UTC instant in ``tz``."""
     return instant.astimezone(tz).date()

@@ -7,14 +7,14 @@ never changes a number. Ingest appends a mark per batch (its first and last ``ts
 makes the days it touches, and the windows that contain them, stale until the next rollup.
 """
 
-from datetime import UTC, timedelta
+from datetime import timedelta
 
 import sqlalchemy as sa
 
 from ..extensions import db
 from ..models import Metric, RollupMark
 from . import raw
-from .periods import day_in, days_between, local_date, local_midnight, today_in, zone
+from .periods import as_utc, day_in, days_between, local_date, local_midnight, today_in, zone
 
 WINDOWS = {"dau": 1, "wau": 7, "mau": 30}
 LONGEST_WINDOW = max(WINDOWS.values())
@@ -45,8 +45,8 @@ def stale_days(marks, tz, window=LONGEST_WINDOW):
     tzinfo = zone(tz)
     stale = set()
     for _, first_ts, last_ts in marks:
-        first = local_date(_aware(first_ts), tzinfo)
-        last = local_date(_aware(last_ts), tzinfo) + timedelta(days=window - 1)
+        first = local_date(as_utc(first_ts), tzinfo)
+        last = local_date(as_utc(last_ts), tzinfo) + timedelta(days=window - 1)
         stale.update(first + timedelta(days=n) for n in range((last - first).days + 1))
     return stale
 
@@ -58,11 +58,6 @@ def first_unrolled_instant(zones):
     need not mark them.
     """
     return max(local_midnight(today_in(zone(tz)), zone(tz)) for tz in zones)
-
-
-def _aware(moment):
-    """SQLite returns naive UTC datetimes; PostgreSQL aware ones."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 # --- computing and storing -------------------------------------------------------------------
@@ -117,7 +112,7 @@ def last_rolled_date(tz):
 def first_event_date(tz):
     """The local date of the oldest stored event, or None."""
     first = db.session.scalar(sa.select(sa.func.min(raw.events.c.ts)))
-    return local_date(_aware(first), zone(tz)) if first else None
+    return local_date(as_utc(first), zone(tz)) if first else None
 
 
 def days_to_roll(tz, marks, start=None, end=None):

@@ -11,10 +11,10 @@ from fixtures import (  # noqa: F401 - fixtures, requested by name
     server_fixture,
 )
 
-from analytics_app.dashboard.sessions import utc
 from analytics_app.dashboard.throttle import SignInThrottle
 from analytics_app.extensions import db
 from analytics_app.models import DashboardSession
+from analytics_app.reports.periods import as_utc
 
 from helpers import query
 from webclient import PASSWORD, Web, add_user, signed_in
@@ -86,7 +86,7 @@ def _age_sessions(app, **columns):
 def _last_seen(app):
     with app.app_context():
         try:
-            return utc(db.session.scalar(sa.select(DashboardSession.last_seen_at)))
+            return as_utc(db.session.scalar(sa.select(DashboardSession.last_seen_at)))
         finally:
             db.session.remove()
 
