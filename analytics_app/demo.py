@@ -10,12 +10,9 @@ import random
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from flask import current_app
-
 from .extensions import db
 from .ingest.validation import Batch
 from .ingest.writer import write_batch
-from .reports.rollups import first_unrolled_instant, rolled_zones
 
 PAGES = [
     "/",
@@ -97,11 +94,10 @@ def load(users=300, days=28, seed=7, batch_size=1000):
 
     def flush():
         nonlocal batch
-        write_batch(db.session.connection(), batch, audit, mark_before)
+        write_batch(db.session.connection(), batch, audit)
         db.session.commit()
         batch = Batch()
 
-    mark_before = first_unrolled_instant(rolled_zones(current_app.config))
     rng = random.Random(seed + 1)
     for ts, user, kind, src, payload in generate(users, days, seed):
         batch.client_id.append(str(uuid.UUID(int=rng.getrandbits(128))))

@@ -84,7 +84,7 @@ def store(rows):
             batch.type.append(row.type)
             batch.src.append(row.src)
             batch.payload.append(json.dumps(row.payload))
-        write_batch(db.session.connection(), batch, audit, mark_before=datetime.now(UTC))
+        write_batch(db.session.connection(), batch, audit)
         db.session.commit()
 
 

@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from analytics_app.reports import rollups
+
 from helpers import count_events, make_event, make_token, query
 
 
@@ -242,12 +244,22 @@ def test_batches_up_to_the_limit_are_accepted(app, client, size):
     assert count_events(app) == size
 
 
-def test_only_events_for_rolled_up_days_leave_a_rollup_mark(app, client):
-    """Today is not rolled up in any zone, so today's traffic costs no mark row."""
-    client.ingest([make_event(), make_event()])
-    assert query(app, "SELECT count(*) FROM rollup_marks")[0][0] == 0
-    two_days_ago = (datetime.now(UTC) - timedelta(days=2)).isoformat()
-    client.ingest([make_event(), make_event(ts=two_days_ago)])
-    [(first, last)] = query(app, "SELECT first_ts, last_ts FROM rollup_marks")
-    assert abs(_utc(first) - datetime.fromisoformat(two_days_ago)) < timedelta(seconds=1)
+def test_only_batches_reaching_before_the_rollup_boundary_leave_a_mark(app, client):
+    """Nothing rolled up, nothing to mark; then only batches older than the boundary."""
+
+    def ago(**delta):
+        return (datetime.now(UTC) - timedelta(**delta)).isoformat()
+
+    def marks():
+        return query(app, "SELECT first_ts, last_ts FROM rollup_marks ORDER BY id")
+
+    client.ingest([make_event(ts=ago(days=2))])
+    assert marks() == []
+    with app.app_context():
+        rollups.roll_up(rollups.rolled_zones(app.config))
+    client.ingest([make_event(), make_event(ts=ago(minutes=1))])
+    assert marks() == [], "recent events come after the boundary"
+    client.ingest([make_event(), make_event(ts=ago(days=2))])
+    [(first, last)] = marks()
+    assert abs(_utc(first) - (datetime.now(UTC) - timedelta(days=2))) < timedelta(seconds=5)
     assert _utc(last) > _utc(first)

@@ -36,8 +36,11 @@ def test_the_rollup_task_runs_through_huey(app):
 def test_a_rollup_retried_after_a_crash_leaves_the_same_numbers(make_app):
     app = make_app()
     rows = generate(users=40)
+    earlier, late = rows[: len(rows) // 2], rows[len(rows) // 2 :]
     with app.app_context():
-        store(rows)
+        store(earlier)
+        rollups.roll_up(["UTC"], FIRST_DAY, LAST_DAY)
+        store(late)  # reaches back into rolled-up days: marked
 
         def crash(done, total):
             raise RuntimeError("worker killed")

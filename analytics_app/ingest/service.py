@@ -15,7 +15,6 @@ from ..errors import AppError, EventValidationError, MalformedBodyError
 from ..extensions import db
 from ..metrics import record_refused
 from ..models import IngestAudit
-from ..reports.rollups import first_unrolled_instant, rolled_zones
 from .anonymize import anonymize
 from .body import read_body
 from .validation import Validator
@@ -57,9 +56,8 @@ def ingest(request, caller):
     if config["ANONYMIZE_USER_IDS"]:
         batch.user_id = anonymize(config["ANONYMIZE_KEY"], batch.user_id)
     try:
-        mark_before = first_unrolled_instant(rolled_zones(config))
         with _write_connection() as connection:
-            return write_batch(connection, batch, caller.as_audit(), mark_before)
+            return write_batch(connection, batch, caller.as_audit())
     except DataError as error:
         # A value the validator let through but the database cannot represent: still the
         # client's fault, so a 422 and nothing stored, never a 500.

@@ -1,5 +1,12 @@
 """Write a validated batch, its rollup mark and its audit record in one round trip.
 
+A batch is marked for the rollup when it reaches back before the rollup boundary
+(``rollup_boundary``): events earlier than that may belong to a day, or to the part of today,
+that a rollup has already counted. On PostgreSQL the boundary is read by
+``rollup_covered_before()``, which first takes a shared advisory lock that the rollup takes
+exclusively to move it, so a batch that commits after the boundary moved was compared with
+the new value. On SQLite the write transaction itself excludes the rollup's.
+
 No ORM objects: on PostgreSQL the whole batch travels in seven parameters into one statement
 whose data-modifying CTEs insert the events (``unnest`` + ``ON CONFLICT DO NOTHING``, skipping
 erased users), append the rollup mark and write the audit row; on SQLite it is one
@@ -37,7 +44,7 @@ WITH batch AS (
     RETURNING ts
 ), marked AS (
     INSERT INTO rollup_marks (first_ts, last_ts)
-    SELECT min(ts), max(ts) FROM stored HAVING count(*) > 0 AND min(ts) < %(mark_before)s
+    SELECT min(ts), max(ts) FROM stored HAVING count(*) > 0 AND min(ts) < rollup_covered_before()
 ), counted AS (
     SELECT (SELECT count(*)::int FROM stored) AS stored, (SELECT n FROM erased) AS erased
 )
@@ -56,6 +63,7 @@ _SQLITE_INSERT = """
 INSERT OR IGNORE INTO events (client_id, ts, user_id, type, src, payload)
 VALUES (?, ?, ?, ?, ?, ?)
 """
+_SQLITE_BOUNDARY = "SELECT covered_before FROM rollup_boundary"
 _SQLITE_MARK = "INSERT INTO rollup_marks (first_ts, last_ts) VALUES (?, ?)"
 _SQLITE_AUDIT = """
 INSERT INTO ingest_audit (
@@ -75,15 +83,11 @@ class Outcome:
     dropped: int
 
 
-def write_batch(connection, batch, audit, mark_before):
-    """Store the batch, skipping known client ids and erased users.
-
-    A rollup mark is written only when the batch reaches back before ``mark_before``: events
-    after it fall on a day no zone has rolled up yet (see ``rollups.first_unrolled_instant``).
-    """
+def write_batch(connection, batch, audit):
+    """Store the batch, skipping known client ids and erased users; mark it if it is late."""
     if connection.dialect.name == "postgresql":
-        return _write_postgresql(connection, batch, audit, mark_before)
-    return _write_sqlite(connection, batch, audit, mark_before)
+        return _write_postgresql(connection, batch, audit)
+    return _write_sqlite(connection, batch, audit)
 
 
 def joined(values):
@@ -98,7 +102,7 @@ def joined(values):
     return text
 
 
-def _write_postgresql(connection, batch, audit, mark_before):
+def _write_postgresql(connection, batch, audit):
     params = {
         "client_id": joined(batch.client_id),
         "ts": batch.ts,
@@ -107,7 +111,6 @@ def _write_postgresql(connection, batch, audit, mark_before):
         "src": joined(batch.src),
         "payload": joined(batch.payload),
         "received": len(batch),
-        "mark_before": mark_before,
         **audit,
     }
     stored, dropped = connection.exec_driver_sql(_PG_INSERT, params).one()
@@ -119,7 +122,7 @@ def sqlite_time(moment):
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-def _write_sqlite(connection, batch, audit, mark_before):
+def _write_sqlite(connection, batch, audit):
     users = sorted(set(batch.user_id))
     placeholders = ", ".join("?" * len(users))
     erased = {
@@ -133,10 +136,11 @@ def _write_sqlite(connection, batch, audit, mark_before):
     if rows:
         values = [(c, sqlite_time(ts), u, t, s, p) for c, ts, u, t, s, p in rows]
         stored = connection.exec_driver_sql(_SQLITE_INSERT, values).rowcount
-    first = min(row[1] for row in rows) if rows else None
-    if stored and first < mark_before:
-        last = max(row[1] for row in rows)
-        connection.exec_driver_sql(_SQLITE_MARK, (sqlite_time(first), sqlite_time(last)))
+    if stored and (boundary := connection.exec_driver_sql(_SQLITE_BOUNDARY).scalar()):
+        first = min(row[1] for row in rows)
+        if sqlite_time(first) < boundary:
+            last = max(row[1] for row in rows)
+            connection.exec_driver_sql(_SQLITE_MARK, (sqlite_time(first), sqlite_time(last)))
     duplicates = len(rows) - stored
     connection.exec_driver_sql(
         _SQLITE_AUDIT,

@@ -5,7 +5,7 @@ from .erasure import ErasedUser, ErasureJob
 from .events import Event
 from .exports import ExportJob
 from .metrics import Metric
-from .rollups import RollupMark
+from .rollups import LiveDay, LiveDayUser, RollupBoundary, RollupMark
 from .tokens import ApiToken
 from .users import DashboardSession, DashboardUser
 
@@ -18,6 +18,9 @@ __all__ = [
     "Event",
     "ExportJob",
     "IngestAudit",
+    "LiveDay",
+    "LiveDayUser",
     "Metric",
+    "RollupBoundary",
     "RollupMark",
 ]

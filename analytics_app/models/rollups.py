@@ -1,8 +1,9 @@
-"""Bookkeeping for rollups: which stretches of event time changed since the last rollup."""
+"""Bookkeeping for rollups: which stretches of event time changed since the last rollup, how
+far the rollups reach, and today's distinct users so far."""
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Identity
+from sqlalchemy import Date, Identity, Integer, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -21,3 +22,37 @@ class RollupMark(db.Model):
     id: Mapped[int] = mapped_column(BigId, Identity(), primary_key=True)
     first_ts: Mapped[datetime] = mapped_column(Timestamp)
     last_ts: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class RollupBoundary(db.Model):
+    """One row: the instant before which a rollup may already include events.
+
+    Ingest marks every batch reaching back before it. The rollup moves it forward before it
+    computes anything, so events it does not see are either after the boundary or marked.
+    """
+
+    __tablename__ = "rollup_boundary"
+
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    covered_before: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class LiveDay(db.Model):
+    """Today's distinct users in a zone from local midnight up to ``covered_until``."""
+
+    __tablename__ = "live_days"
+
+    tz: Mapped[str] = mapped_column(String(64), primary_key=True)
+    date: Mapped[date] = mapped_column(Date, primary_key=True)
+    covered_until: Mapped[datetime] = mapped_column(Timestamp)
+    users: Mapped[int] = mapped_column(Integer)
+
+
+class LiveDayUser(db.Model):
+    """One user counted in a ``LiveDay``; lets the rollup and reports add only new users."""
+
+    __tablename__ = "live_day_users"
+
+    tz: Mapped[str] = mapped_column(String(64), primary_key=True)
+    date: Mapped[date] = mapped_column(Date, primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(255), primary_key=True)

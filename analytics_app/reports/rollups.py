@@ -5,15 +5,18 @@ Per local day and time zone (``REPORT_TIMEZONE`` and UTC) the rollup stores ``da
 (type, src). A day is recomputed from scratch every time, so a rerun or a retry after a crash
 never changes a number. Ingest appends a mark per batch (its first and last ``ts``); a mark
 makes the days it touches, and the windows that contain them, stale until the next rollup.
+Ingest only marks batches reaching back before the rollup boundary, which each rollup moves
+forward before it reads any event (``advance_boundary``); the rollup also keeps today's
+distinct users so far (``live``).
 """
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
 from ..extensions import db
-from ..models import Metric, RollupMark
-from . import raw
+from ..models import Metric, RollupBoundary, RollupMark
+from . import live, raw
 from .periods import as_utc, day_in, days_between, local_date, local_midnight, today_in, zone
 
 WINDOWS = {"dau": 1, "wau": 7, "mau": 30}
@@ -51,13 +54,36 @@ def stale_days(marks, tz, window=LONGEST_WINDOW):
     return stale
 
 
-def first_unrolled_instant(zones):
+def latest_midnight(zones):
     """The earliest instant that is already "today" in every rolled zone.
 
-    Events at or after it touch no rolled-up day (nor any window ending on one), so ingest
-    need not mark them.
+    Events at or after it touch no finished day of any zone (nor a window ending on one).
     """
     return max(local_midnight(today_in(zone(tz)), zone(tz)) for tz in zones)
+
+
+def advance_boundary(instant):
+    """Move the rollup boundary forward to ``instant`` (never back), and commit.
+
+    From the commit on, every batch reaching back before ``instant`` is marked: on PostgreSQL
+    ``advance_rollup_boundary`` waits, under an exclusive advisory lock, for the batches being
+    written with the old boundary to commit; on SQLite writes are serialised anyway. Events
+    the rollup reads after this are therefore complete before ``instant``, but for marked ones.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        # Batches arriving meanwhile queue behind the exclusive lock: rather than stall ingest
+        # behind a stuck batch, fail and let the next scheduled rollup try again.
+        db.session.execute(sa.text("SET LOCAL lock_timeout = '2s'"))
+        advance = sa.text("SELECT advance_rollup_boundary(:instant)")
+        db.session.execute(advance, {"instant": instant})
+    else:
+        covered = RollupBoundary.covered_before
+        db.session.execute(
+            sa.update(RollupBoundary)
+            .where(sa.or_(covered.is_(None), covered < instant))
+            .values(covered_before=instant.astimezone(UTC))
+        )
+    db.session.commit()
 
 
 # --- computing and storing -------------------------------------------------------------------
@@ -136,11 +162,14 @@ def days_to_roll(tz, marks, start=None, end=None):
 
 
 def roll_up(zones, start=None, end=None, progress=None):
-    """Bring the rollups of ``zones`` up to date; return how many days were computed.
+    """Bring the rollups of ``zones`` and today's live counts up to date; return how many days
+    were computed.
 
     Marks read at the start are deleted only once every zone has been stored, so a crash
     leaves them in place and the retry recomputes the same days.
     """
+    live_until = datetime.now(UTC) - live.LIVE_LAG
+    advance_boundary(max(live_until, latest_midnight(zones)))
     marks = read_marks()
     plan = [(tz, days_to_roll(tz, marks, start, end)) for tz in zones]
     total = sum(len(dates) for _, dates in plan)
@@ -153,6 +182,7 @@ def roll_up(zones, start=None, end=None, progress=None):
             done += len(chunk)
             if progress:
                 progress(done, total)
+    live.refresh(zones, marks, live_until)
     ids = [mark_id for mark_id, _, _ in marks]
     for offset in range(0, len(ids), 500):
         db.session.execute(

@@ -1,5 +1,6 @@
-"""Assemble reports: rollups for finished, clean days; raw events for today, stale days,
-other time zones and filtered queries. Results are JSON-ready dicts, cached briefly.
+"""Assemble reports: rollups for finished, clean days and for today's DAU; raw events for the
+rest of today, stale days, other time zones and filtered queries. Results are JSON-ready
+dicts, cached briefly.
 """
 
 from datetime import timedelta
@@ -7,7 +8,7 @@ from itertools import pairwise
 
 from flask import current_app
 
-from . import raw, rollups
+from . import live, raw, rollups
 from .cache import cached
 from .periods import day_in, days_between, today_in, zone
 
@@ -25,9 +26,13 @@ def _user_counts(name, days, tz, filters):
     if _uses_rollups(tz, filters):
         today = today_in(zone(tz))
         finished = [d.date for d in days if d.date < today]
-        stale = rollups.stale_days(rollups.read_marks(), tz, window=length)
+        marks = rollups.read_marks()
+        stale = rollups.stale_days(marks, tz, window=length)
         stored = rollups.read_values(name, tz, finished)
         values = {date: v for date, v in stored.items() if date not in stale}
+        current = [d for d in days if d.date == today]
+        if name == "dau" and current and (count := live.dau(tz, current[0], marks)) is not None:
+            values[today] = count
     missing = [d for d in days if d.date not in values]
     tzinfo = zone(tz)
     spans = [(day_in(d.date - timedelta(days=length - 1), tzinfo).start, d.end) for d in missing]
