@@ -38,13 +38,23 @@ def _is_stale(marks, day_start, covered_until):
     )
 
 
-def _counted(tz, date):
-    """Correlated: the event's user is already counted for the day."""
-    return sa.exists(
-        sa.select(LiveDayUser.user_id).where(
-            LiveDayUser.tz == tz, LiveDayUser.date == date, LiveDayUser.user_id == events.c.user_id
-        )
+def _newcomers(tz, date, lo, hi):
+    """``SELECT user_id``: the users with events in ``[lo, hi)`` not counted for the day yet.
+
+    The distinct users of those few minutes first, then one primary-key probe each, as a
+    scalar subquery: PostgreSQL would turn NOT EXISTS into an anti-join, which, with the
+    statistics of a table just filled, hashes all of the day's users (16 ms for 13 k).
+    """
+    recent = (
+        sa.select(events.c.user_id)
+        .where(events.c.ts >= lo, events.c.ts < hi)
+        .distinct()
+        .subquery("recent")
     )
+    probe = sa.select(sa.literal(1)).where(
+        LiveDayUser.tz == tz, LiveDayUser.date == date, LiveDayUser.user_id == recent.c.user_id
+    )
+    return sa.select(recent.c.user_id).where(probe.limit(1).scalar_subquery().is_(None))
 
 
 def _covered(tz, date):
@@ -55,12 +65,9 @@ def _covered(tz, date):
 
 def _add_users(tz, date, lo, hi):
     """Add the users with events in ``[lo, hi)`` not yet counted for the day; return how many."""
-    new = (
-        sa.select(sa.literal(tz), sa.literal(date, sa.Date), events.c.user_id)
-        .where(events.c.ts >= lo, events.c.ts < hi, ~_counted(tz, date))
-        .distinct()
-    )
-    insert = sa.insert(LiveDayUser).from_select(["tz", "date", "user_id"], new)
+    new = _newcomers(tz, date, lo, hi).subquery()
+    rows = sa.select(sa.literal(tz), sa.literal(date, sa.Date), new.c.user_id)
+    insert = sa.insert(LiveDayUser).from_select(["tz", "date", "user_id"], rows)
     # SQLAlchemy only keeps an INSERT's rowcount when asked to.
     return db.session.execute(insert.execution_options(preserve_rowcount=True)).rowcount
 
@@ -110,10 +117,5 @@ def dau(tz, day, marks):
     covered = as_utc(row.covered_until)
     if _is_stale(marks, day.start, covered):
         return None
-    newcomers = (
-        sa.select(events.c.user_id)
-        .where(events.c.ts >= covered, events.c.ts < day.end, ~_counted(tz, day.date))
-        .distinct()
-        .subquery()
-    )
+    newcomers = _newcomers(tz, day.date, covered, day.end).subquery()
     return row.users + db.session.scalar(sa.select(sa.func.count()).select_from(newcomers))
