@@ -4,6 +4,7 @@ import gzip
 import hashlib
 import hmac
 import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -93,6 +94,16 @@ def test_retrying_a_batch_never_double_counts(app, client):
     retry = client.ingest([*events, make_event()])
     assert retry.json() == {"ingested": 1, "duplicates": 5}
     assert count_events(app) == 6
+
+
+def test_the_same_batch_sent_concurrently_is_stored_once(app, client):
+    """Retries racing the original: each event is stored by exactly one of the requests."""
+    events = [make_event() for _ in range(200)]
+    with ThreadPoolExecutor(4) as pool:
+        answers = [r.json() for r in pool.map(lambda _: client.ingest(events), range(4))]
+    assert sum(a["ingested"] for a in answers) == 200
+    assert sum(a["duplicates"] for a in answers) == 600
+    assert count_events(app) == 200
 
 
 def test_a_repeated_id_inside_one_batch_is_stored_once(app, client):
