@@ -299,3 +299,13 @@ def test_the_live_rollup_adds_only_new_users(app, client, monkeypatch):
     assert query(app, "SELECT users FROM live_days WHERE tz = 'UTC'") == [(104,)]
     users = query(app, "SELECT user_id FROM live_day_users WHERE tz = 'UTC' ORDER BY user_id")
     assert [u for (u,) in users] == ["a", "b", "c", "d"]
+
+
+def test_live_counts_of_zones_no_longer_rolled_are_dropped(app, monkeypatch):
+    monkeypatch.setattr(live, "LIVE_LAG", timedelta(0))
+    with app.app_context():
+        store(todays_rows(["a"], datetime.now(UTC), "UTC"))
+        rollups.roll_up(["America/New_York", "UTC"])
+        rollups.roll_up(["UTC"])
+    assert query(app, "SELECT DISTINCT tz FROM live_days") == [("UTC",)]
+    assert query(app, "SELECT DISTINCT tz FROM live_day_users") == [("UTC",)]

@@ -85,8 +85,11 @@ def refresh(zones, marks, until):
     """Extend today's covered stretch of every zone to ``until``; commit per zone.
 
     Only called after the boundary has reached ``until``. A stale or missing stretch is
-    recounted from local midnight, otherwise only ``[covered_until, until)`` is read.
+    recounted from local midnight, otherwise only ``[covered_until, until)`` is read. Rows of
+    zones no longer rolled go: the marks that would tell them stale are consumed without them.
     """
+    for model in (LiveDay, LiveDayUser):
+        db.session.execute(sa.delete(model).where(model.tz.not_in(zones)))
     for tz in zones:
         tzinfo = zone(tz)
         today = today_in(tzinfo)
