@@ -13,6 +13,11 @@ _CONTROL_ESCAPE = re.compile(rb"\\[nrtbf]|\\u00[01]|\\u007[fF]|\x7f")
 # A number with an exponent of 1000 or more: PostgreSQL's numeric overflows (or a few bytes
 # expand to a 100 KB value).
 _HUGE_EXPONENT = re.compile(rb"[0-9][eE][+-]?0*[1-9][0-9]{3,}")
+# Digits as 0, and E, + and - as e: an exponent of 1000 or more (leading zeros or not) then reads
+# "0e0000" or "0ee0000".
+_EXPONENT_SHAPE = bytes.maketrans(b"123456789E+-", b"000000000eee")
+# Every byte but the opening brackets and the NUL that separates texts.
+_NOT_OPENING = bytes(sorted(set(range(256)) - set(b"{[\x00")))
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
 _BRACKET = re.compile(rb"[\[\]{}]")
 
@@ -27,8 +32,19 @@ def may_hold_control(body):
     return (b"\\" in body or b"\x7f" in body) and _CONTROL_ESCAPE.search(body) is not None
 
 
-def may_hold_huge_number(body):
-    return _HUGE_EXPONENT.search(body) is not None
+def may_hold_huge_number(data):
+    """Whether a number may have an exponent of 1000 or more (strings can make it say so).
+
+    A translate and two substring searches, in C: the regex took ~2 ms on a batch without a
+    match, and hex in UUIDs ("…9e4567…") matched it in almost every batch.
+    """
+    shape = data.translate(_EXPONENT_SHAPE)
+    return b"0e0000" in shape or b"0ee0000" in shape
+
+
+def most_openings(texts):
+    """The most opening brackets in any one of the NUL-separated JSON ``texts``."""
+    return max(map(len, texts.translate(None, _NOT_OPENING).split(b"\x00")))
 
 
 def has_nul(raw):
