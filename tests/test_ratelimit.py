@@ -8,11 +8,13 @@ import time
 import uuid
 
 import pytest
+import redis
 import requests
 
 from analytics_app import ROOT
+from analytics_app.ratelimit import RateLimit, RateLimitedError
 
-from conftest import base_env
+from conftest import REDIS_URL, base_env
 from helpers import Client, count_events, make_event, make_token
 
 
@@ -93,3 +95,22 @@ def test_the_limit_is_shared_by_two_app_processes(backend):
             process.wait(timeout=10)
     # Each process alone would allow 6; together they allow 6 in all.
     assert statuses == [200] * 6 + [429] * 2
+
+
+def test_the_count_stays_in_redis_when_its_connection_drops():
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        pytest.skip(f"Redis unreachable at {REDIS_URL}: {error}")
+    limit, key = RateLimit(3, REDIS_URL), f"dropped-{uuid.uuid4().hex}"
+    limit.hit(key)
+    # Redis closes the connection the limiter holds (a restart, an idle timeout): it reconnects.
+    held = limit.limiter.shared.counter._connection._sock.getsockname()
+    client.client_kill(f"{held[0]}:{held[1]}")
+    limit.hit(key)
+    limit.hit(key)
+    with pytest.raises(RateLimitedError):
+        limit.hit(key)
+    assert int(client.get(f"analytics:ratelimit:LIMITER/{key}/3/1/minute")) == 4
+    assert 55 <= client.ttl(f"analytics:ratelimit:LIMITER/{key}/3/1/minute") <= 60
