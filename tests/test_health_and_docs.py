@@ -2,8 +2,11 @@
 
 import re
 
+import pytest
+from flask_smorest import Blueprint
 from openapi_spec_validator import validate
 
+from analytics_app.api.docs import documented
 from analytics_app.ingest.validation import FIELD_TYPES, REQUIRED_FIELDS
 
 
@@ -33,6 +36,18 @@ def test_openapi_document_is_valid_and_lists_every_endpoint(client):
     ingest = spec["paths"]["/api/analytics/ingest"]["post"]
     assert {"200", "401", "413", "422", "429", "503"} <= set(ingest["responses"])
     assert ingest["security"] == [{"bearerAuth": []}]
+    assert ingest["summary"].startswith("Store a batch of events")
+    assert "X-Sent-At" in {parameter["name"] for parameter in ingest["parameters"]}
+    assert ingest["requestBody"]["content"]["application/json"]["schema"]["oneOf"]
+
+
+def test_only_documentation_wrappers_are_taken_off_a_view():
+    blp = Blueprint("probe", __name__)
+    view = blp.doc(summary="s")(blp.alt_response(404, description="gone")(lambda: {}))
+    assert "_apidoc" not in vars(view.__wrapped__.__wrapped__)
+    assert documented(view)._apidoc == view._apidoc
+    with pytest.raises(TypeError):
+        documented(blp.doc(summary="s")(blp.response(200)(lambda: {})))
 
 
 def test_documented_event_schema_matches_the_validator(client):
