@@ -106,10 +106,8 @@ def test_postgres_restart_under_load_gives_503s_then_stores_every_event_once(
     assert 503 in seen, "the client never saw the database down"
     total, distinct = query(app, "SELECT count(*), count(DISTINCT client_id) FROM events")[0]
     assert total == distinct == 60 * 20
-    health = (
-        requests.get(server.url.replace(str(server.url), server.url), timeout=1) if False else None
-    )
-    assert health is None
+    with app.app_context():  # close the pool's connections rather than leave them to the GC
+        db.engine.dispose()
 
 
 @needs_servers
