@@ -8,7 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy.exc import DataError
 
+from analytics_app.extensions import db
+from analytics_app.ingest.service import _write_connection
 from analytics_app.reports import rollups
 
 from helpers import count_events, make_event, make_token, query
@@ -274,3 +277,20 @@ def test_only_batches_reaching_before_the_rollup_boundary_leave_a_mark(app, clie
     [(first, last)] = marks()
     assert abs(_utc(first) - (datetime.now(UTC) - timedelta(days=2))) < timedelta(seconds=5)
     assert _utc(last) > _utc(first)
+
+
+def test_the_write_connection_returns_to_the_pool_in_transaction_mode(app, backend):
+    """Ingest borrows a pooled psycopg connection in autocommit; it must not lend it on so."""
+    if backend["name"] != "postgresql":
+        pytest.skip("SQLite writes in an ordinary transaction")
+    with app.app_context():
+        with _write_connection() as connection:
+            assert connection.autocommit
+        with pytest.raises(DataError), _write_connection() as connection:
+            connection.execute("SELECT 1 / 0")  # psycopg's error leaves as SQLAlchemy's
+        fairy = db.engine.raw_connection()
+        try:
+            assert fairy.driver_connection is connection
+            assert not connection.autocommit
+        finally:
+            fairy.close()
