@@ -19,7 +19,10 @@ A batch is marked for the rollup when it reaches back before the rollup boundary
 that a rollup has already counted. On PostgreSQL the boundary is read by
 ``rollup_covered_before()``, which first takes a shared advisory lock that the rollup takes
 exclusively to move it, so a batch that commits after the boundary moved was compared with
-the new value. On SQLite the write transaction itself excludes the rollup's.
+the new value. The erased ids are read the same way (``erased_among()``, ``any_erased()``),
+and the erasure job takes the lock before it deletes, so a batch written meanwhile either
+drops the user's events or is finished before the job looks for them. On SQLite the write
+transaction itself excludes the rollup's.
 
 In the statement, text columns go as one string each, values joined by the ASCII unit
 separator (None as the record separator) and split by ``string_to_array`` in the database:
@@ -47,19 +50,20 @@ WITH batch AS (
         string_to_array(%(src)s, E'\\x1f', E'\\x1e')::varchar[],
         string_to_array(%(payload)s, E'\\x1f', E'\\x1e')::jsonb[]
     ) AS b (client_id, ts, user_id, type, src, payload)
-), erased AS (
-    SELECT count(*)::int AS n FROM batch JOIN erased_users USING (user_id)
+), erased AS MATERIALIZED (
+    SELECT erased_among(string_to_array(%(user_id)s, E'\\x1f', E'\\x1e')::varchar[]) AS ids
 ), stored AS (
     INSERT INTO events (client_id, ts, user_id, type, src, payload)
-    SELECT * FROM batch
-    WHERE NOT EXISTS (SELECT 1 FROM erased_users e WHERE e.user_id = batch.user_id)
+    SELECT * FROM batch WHERE batch.user_id <> ALL ((SELECT ids FROM erased)::varchar[])
     {on_conflict}
     RETURNING ts
 ), marked AS (
     INSERT INTO rollup_marks (first_ts, last_ts)
     SELECT min(ts), max(ts) FROM stored HAVING count(*) > 0 AND min(ts) < rollup_covered_before()
 ), counted AS (
-    SELECT (SELECT count(*)::int FROM stored) AS stored, (SELECT n FROM erased) AS erased
+    SELECT (SELECT count(*)::int FROM stored) AS stored,
+           (SELECT count(*)::int FROM batch
+            WHERE user_id = ANY ((SELECT ids FROM erased)::varchar[])) AS erased
 )
 INSERT INTO ingest_audit (
     request_id, subject, remote_addr, user_agent, http_status,
@@ -84,7 +88,7 @@ _CLIENT_ID_UNIQUE = "uq_events_client_id"
 # (bench/ingest.py: database CPU per event at the COPY ceiling's instead of ~15-25 % above).
 # Below it the one statement's single round trip matters more.
 COPY_FROM = 100
-_ANY_ERASED = "SELECT EXISTS (SELECT 1 FROM erased_users)"
+_ANY_ERASED = "SELECT any_erased()"
 _COPY = "COPY events (client_id, ts, user_id, type, src, payload) FROM STDIN"
 _AFTER_COPY = """
 WITH marked AS (
@@ -156,8 +160,8 @@ def _write_postgresql(connection, batch, audit):
         # Inside a caller's transaction a refused statement would abort all of it.
         return _insert(connection, batch, audit, _PG_RETRY)
     try:
-        if len(batch) >= COPY_FROM and not connection.execute(_ANY_ERASED).fetchone()[0]:
-            return _copy(connection, batch, audit)
+        if len(batch) >= COPY_FROM and (outcome := _copy(connection, batch, audit)):
+            return outcome
         return _insert(connection, batch, audit, _PG_FRESH)
     except psycopg.errors.UniqueViolation as error:
         if error.diag.constraint_name != _CLIENT_ID_UNIQUE:
@@ -181,9 +185,12 @@ def _insert(connection, batch, audit, statement):
 
 
 def _copy(connection, batch, audit):
-    """COPY the events, then mark and audit, in one transaction (no erased user is known)."""
+    """COPY the events, then mark and audit, in one transaction; None (nothing written) while
+    some user is erased, since COPY cannot skip their events."""
     params = {"first": min(batch.ts), "last": max(batch.ts), "received": len(batch), **audit}
     with connection.transaction():
+        if connection.execute(_ANY_ERASED).fetchone()[0]:
+            return None
         with connection.cursor().copy(_COPY) as copy:
             copy.write(copy_text(batch))
         connection.execute(_AFTER_COPY, params)
