@@ -56,6 +56,16 @@ def _in_window(windows):
     return sa.and_(events.c.ts >= windows.c.lo, events.c.ts < windows.c.hi)
 
 
+def _active(windows, filters):
+    """``SELECT DISTINCT n, user_id``: which users had (filtered) events in which window."""
+    return (
+        sa.select(windows.c.n, events.c.user_id)
+        .select_from(windows.join(events, _in_window(windows)))
+        .where(*filters.clauses())
+        .distinct()
+    )
+
+
 def distinct_users(spans, filters=NO_FILTERS):
     """Count distinct users in each UTC span; return a list aligned with ``spans``.
 
@@ -75,13 +85,7 @@ def distinct_users(spans, filters=NO_FILTERS):
         )
         return [db.session.scalar(sa.select(sa.func.count()).select_from(users))]
     windows = _windows(spans)
-    pairs = (
-        sa.select(windows.c.n, events.c.user_id)
-        .select_from(windows.join(events, _in_window(windows)))
-        .where(*filters.clauses())
-        .distinct()
-        .subquery()
-    )
+    pairs = _active(windows, filters).subquery()
     query = sa.select(pairs.c.n, sa.func.count()).group_by(pairs.c.n)
     counts = dict(db.session.execute(query).all())
     return [counts.get(n, 0) for n in range(len(spans))]
@@ -97,13 +101,7 @@ def trailing_active_users(spans, lengths, filters=NO_FILTERS):
     steps is the count (DAU is length 1, WAU 7, MAU 30).
     """
     windows = _windows(spans)
-    user_days = (
-        sa.select(windows.c.n, events.c.user_id)
-        .select_from(windows.join(events, _in_window(windows)))
-        .where(*filters.clauses())
-        .distinct()
-        .cte("user_days")
-    )
+    user_days = _active(windows, filters).cte("user_days")
     following = sa.func.lead(user_days.c.n).over(
         partition_by=user_days.c.user_id, order_by=user_days.c.n
     )
@@ -218,13 +216,7 @@ def retention(cohort_days, horizon_days, offsets, filters=NO_FILTERS):
     """
     spans = [*cohort_days, *horizon_days]
     windows = _windows(spans)
-    activity = (
-        sa.select(windows.c.n, events.c.user_id)
-        .select_from(windows.join(events, _in_window(windows)))
-        .where(*filters.clauses())
-        .distinct()
-        .cte("activity")
-    )
+    activity = _active(windows, filters).cte("activity")
     firsts = (
         sa.select(events.c.user_id, sa.func.min(events.c.ts).label("first_ts"))
         .where(events.c.user_id.in_(sa.select(activity.c.user_id)), *filters.clauses())
