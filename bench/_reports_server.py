@@ -5,6 +5,7 @@ with it on every exit path. Short responses are fetched over a plain socket: the
 the connection after each response, so each request pays a TCP connect, as a browser's would.
 """
 
+import json
 import math
 import os
 import signal
@@ -150,3 +151,27 @@ def machine():
     except OSError:
         pass
     return {"cpus": os.cpu_count(), "cpu_model": model, "python": sys.version.split()[0]}
+
+
+def finish(started, load_before, settings, result, verdict, labels, failed):
+    """Print a line per target and the checks, then, as the last line, one JSON object with
+    every figure; return the exit status (1 when a check failed or a request erred).
+
+    ``verdict`` holds ``targets``, ``measured`` and ``targets_met`` by target; ``labels`` maps
+    each target to ``(what it says, unit)``.
+    """
+    measured, met = verdict["measured"], verdict["targets_met"]
+    for key, (label, unit) in labels.items():
+        print(f"target: {label}: {measured[key]}{unit} — {'met' if met[key] else 'MISSED'}")
+    print(f"checks: {'all passed' if not failed else 'FAILED: ' + ', '.join(failed)}")
+    output = {
+        "date": started.isoformat(timespec="seconds"),
+        "machine": machine(),
+        "settings": settings,
+        **result,
+        "load_average": {"before": load_before, "after": round(os.getloadavg()[0], 2)},
+        **verdict,
+        "all_targets_met": all(met.values()),
+    }
+    print(json.dumps(output, default=str))
+    return 1 if failed else 0

@@ -11,15 +11,8 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import orjson
 
-EVENT_TYPES = (
-    "page_view",
-    "button_click",
-    "form_submit",
-    "video_play",
-    "course_complete",
-    "search_query",
-    "error_occurred",
-)
+from analytics_app.config import DEFAULT_EVENT_TYPES
+
 USERS = 20_000
 INGEST_PATH = "/api/analytics/ingest"
 COPY_COLUMNS = ("client_id", "ts", "user_id", "type", "src", "payload")
@@ -38,7 +31,7 @@ def make_events(count, seed):
                 "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
                 "ts": ts.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
                 "user_id": f"user-{user}",
-                "type": rng.choice(EVENT_TYPES),
+                "type": rng.choice(DEFAULT_EVENT_TYPES),
                 "src": "web_app",
                 "payload": {
                     "page": f"/courses/{rng.randrange(500)}",

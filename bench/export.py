@@ -11,7 +11,6 @@ download failed or a file is wrong, 0 otherwise (missed targets included).
 """
 
 import argparse
-import json
 import os
 import re
 import resource
@@ -26,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from _reports_data import BenchDatabase, Params, ensure_events, today_utc
-from _reports_server import app_environment, gunicorn, machine, read_token, stop_on_signals
+from _reports_server import app_environment, finish, gunicorn, read_token, stop_on_signals
 from _services import cpu_seconds, worker_pids
 
 DATABASE = "analytics_bench_export"
@@ -486,31 +485,15 @@ def main(argv=None):
             database.drop()
     measured, met = verdicts(result)
     labels = {
-        "csv_vs_copy": "CSV rows/s >= 0.5 x COPY rows/s",
-        "xlsx_vs_openpyxl": "XLSX rows/s >= 0.9 x openpyxl write-only rows/s",
-        "peak_rss_mb": "worker peak RSS < 150 MB, both formats",
+        "csv_vs_copy": ("CSV rows/s >= 0.5 x COPY rows/s", "x"),
+        "xlsx_vs_openpyxl": ("XLSX rows/s >= 0.9 x openpyxl write-only rows/s", "x"),
+        "peak_rss_mb": ("worker peak RSS < 150 MB, both formats", " MB"),
     }
-    for key, label in labels.items():
-        unit = " MB" if key == "peak_rss_mb" else "x"
-        print(f"target: {label}: {measured[key]}{unit} — {'met' if met[key] else 'MISSED'}")
     failed = [name for name, ok in result["checks"].items() if not ok]
-    print(f"checks: {'all passed' if not failed else 'FAILED: ' + ', '.join(failed)}")
-    output = {
-        "date": started.isoformat(timespec="seconds"),
-        "machine": machine(),
-        "settings": {
-            key: getattr(args, key)
-            for key in ("rows", "xlsx_rows", "users", "days", "seed", "verify_rows")
-        },
-        **result,
-        "load_average": {"before": load_before, "after": round(os.getloadavg()[0], 2)},
-        "targets": TARGETS,
-        "measured": measured,
-        "targets_met": met,
-        "all_targets_met": all(met.values()),
-    }
-    print(json.dumps(output, default=str))
-    return 1 if failed else 0
+    keys = ("rows", "xlsx_rows", "users", "days", "seed", "verify_rows")
+    settings = {key: getattr(args, key) for key in keys}
+    verdict = {"targets": TARGETS, "measured": measured, "targets_met": met}
+    return finish(started, load_before, settings, result, verdict, labels, failed)
 
 
 if __name__ == "__main__":

@@ -21,9 +21,9 @@ from datetime import UTC, datetime, timedelta
 from _reports_data import BenchDatabase, Params, ensure_events, today_utc
 from _reports_server import (
     app_environment,
+    finish,
     get,
     gunicorn,
-    machine,
     read_token,
     stop_on_signals,
     summary,
@@ -355,40 +355,15 @@ def main(argv=None):
             database.drop()
     measured, met = verdicts(result)
     labels = {
-        "dau_finished_day_rollup_ms": "finished day's DAU, rollups, HTTP median < 10 ms",
-        "dau_series_90d_rollup_ms": "90-day series, rollups, HTTP median < 20 ms",
-        "today_vs_bare": "today's live DAU, HTTP median <= 1.2 x bare query",
+        "dau_finished_day_rollup_ms": ("finished day's DAU, rollups, HTTP median < 10 ms", " ms"),
+        "dau_series_90d_rollup_ms": ("90-day series, rollups, HTTP median < 20 ms", " ms"),
+        "today_vs_bare": ("today's live DAU, HTTP median <= 1.2 x bare query", "x"),
     }
-    for key, label in labels.items():
-        unit = "x" if key == "today_vs_bare" else " ms"
-        print(f"target: {label}: {measured[key]}{unit} — {'met' if met[key] else 'MISSED'}")
     failed = [name for name, ok in result["checks"].items() if not ok] + result["errors"]
-    print(f"checks: {'all passed' if not failed else 'FAILED: ' + ', '.join(failed)}")
-    output = {
-        "date": started.isoformat(timespec="seconds"),
-        "machine": machine(),
-        "settings": {
-            key: getattr(args, key)
-            for key in (
-                "events",
-                "users",
-                "days",
-                "seed",
-                "repeat",
-                "warmup",
-                "raw_series_repeat",
-                "second_zone",
-            )
-        },
-        **result,
-        "load_average": {"before": load_before, "after": round(os.getloadavg()[0], 2)},
-        "targets": TARGETS,
-        "measured": measured,
-        "targets_met": met,
-        "all_targets_met": all(met.values()),
-    }
-    print(json.dumps(output, default=str))
-    return 1 if failed else 0
+    keys = ("events", "users", "days", "seed", "repeat", "warmup", "raw_series_repeat")
+    settings = {key: getattr(args, key) for key in keys} | {"second_zone": args.second_zone}
+    verdict = {"targets": TARGETS, "measured": measured, "targets_met": met}
+    return finish(started, load_before, settings, result, verdict, labels, failed)
 
 
 if __name__ == "__main__":

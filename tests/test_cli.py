@@ -3,6 +3,8 @@
 import jwt as pyjwt
 import pytest
 
+from analytics_app.config import DEFAULT_EVENT_TYPES
+
 from helpers import SECRET, Client, make_event
 
 
@@ -52,15 +54,7 @@ def test_demo_loads_realistic_data_and_rolls_it_up(app):
     )
     assert result.exit_code == 0, result.output
     types = {row[0] for row in query(app, "SELECT DISTINCT type FROM events")}
-    assert types == {
-        "page_view",
-        "button_click",
-        "form_submit",
-        "video_play",
-        "course_complete",
-        "search_query",
-        "error_occurred",
-    }
+    assert types == set(DEFAULT_EVENT_TYPES)
     assert query(app, "SELECT count(DISTINCT user_id) FROM events")[0][0] >= 30
     assert query(app, "SELECT count(*) FROM metrics WHERE name = 'dau'")[0][0] >= 13
     again = app.test_cli_runner().invoke(
