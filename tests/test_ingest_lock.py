@@ -18,9 +18,21 @@ from analytics_app.reports.periods import as_utc
 from helpers import query
 
 
-def _waiting_advisory_locks(app):
+def start_and_wait_for_the_lock(app, work):
+    """Run ``work`` on a thread, in an app context; return the thread once some session waits
+    for the advisory lock (or after 10 s, for the caller's assertion to catch)."""
+
+    def run():
+        with app.app_context():
+            work()
+
+    thread = threading.Thread(target=run)
+    thread.start()
     sql = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
-    return query(app, sql)[0][0]
+    deadline = time.monotonic() + 10
+    while not query(app, sql)[0][0] and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return thread
 
 
 def test_moving_the_boundary_waits_for_a_batch_in_flight(make_app, backend):
@@ -33,16 +45,7 @@ def test_moving_the_boundary_waits_for_a_batch_in_flight(make_app, backend):
         batch = in_flight.begin()  # a batch that has read the boundary, not yet committed
         assert in_flight.execute(text("SELECT rollup_covered_before()")).scalar() is None
         target = datetime.now(UTC)
-
-        def advance():
-            with app.app_context():
-                rollups.advance_boundary(target)
-
-        mover = threading.Thread(target=advance)
-        mover.start()
-        deadline = time.monotonic() + 10
-        while not _waiting_advisory_locks(app) and time.monotonic() < deadline:
-            time.sleep(0.02)
+        mover = start_and_wait_for_the_lock(app, lambda: rollups.advance_boundary(target))
         assert mover.is_alive(), "the boundary moved while a batch still used the old one"
         batch.commit()
         mover.join(10)
@@ -81,16 +84,7 @@ def test_erasure_waits_for_a_batch_that_read_the_erased_ids_before(make_app, bac
         )
         with app.app_context():
             job_id = erasure.request_erasure("alice", "test", "request-1").id
-
-        def run_job():
-            with app.app_context():
-                erasure.run(job_id)
-
-        job = threading.Thread(target=run_job)
-        job.start()
-        deadline = time.monotonic() + 10
-        while not _waiting_advisory_locks(app) and time.monotonic() < deadline:
-            time.sleep(0.02)
+        job = start_and_wait_for_the_lock(app, lambda: erasure.run(job_id))
         assert job.is_alive(), "the job started deleting while a batch could still commit"
         batch.commit()
         job.join(10)
@@ -119,11 +113,7 @@ def test_the_boundary_is_read_after_the_lock_not_from_the_statements_snapshot(ma
             with batch.begin():
                 seen.append(batch.execute(text("SELECT rollup_covered_before()")).scalar())
 
-        reader = threading.Thread(target=read)
-        reader.start()
-        deadline = time.monotonic() + 10
-        while not _waiting_advisory_locks(app) and time.monotonic() < deadline:
-            time.sleep(0.02)
+        reader = start_and_wait_for_the_lock(app, read)
         assert reader.is_alive() and not seen
         moving.commit()
         reader.join(10)
