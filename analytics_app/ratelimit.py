@@ -98,11 +98,11 @@ def seconds_until_reset(limiter, item, *identifiers):
 class HeldConnectionCounter:
     """Run limits' fixed-window count on one Redis connection that this process keeps open.
 
-    Ingest pays this round trip on every request. Through limits and redis-py's client it cost
-    ~170 µs of CPU on the bench machine, against ~65 µs on a held connection: checking a
-    connection out of redis-py's pool polls its socket, and retries and event hooks come on
-    top. Failures raise limits' ``StorageError``, as the limits storage does, so the fallback
-    to counting in memory is unchanged.
+    Ingest pays this round trip on every request, and through limits and redis-py's client it
+    cost more than twice the CPU of a held connection (bench/README.md, "Figures behind the
+    code"): checking a connection out of redis-py's pool polls its socket, and retries and
+    event hooks come on top. Failures raise limits' ``StorageError``, as the limits storage
+    does, so the fallback to counting in memory is unchanged.
     """
 
     def __init__(self, redis_url):

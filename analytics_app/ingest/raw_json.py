@@ -35,8 +35,9 @@ def may_hold_control(body):
 def may_hold_huge_number(data):
     """Whether a number may have an exponent of 1000 or more (strings can make it say so).
 
-    A translate and two substring searches, in C: the regex took ~2 ms on a batch without a
-    match, and hex in UUIDs ("…9e4567…") matched it in almost every batch.
+    A translate and two substring searches, in C: a regex cost milliseconds per batch
+    (bench/README.md, "Figures behind the code"), and hex in UUIDs ("…9e4567…") matched it in
+    almost every batch.
     """
     shape = data.translate(_EXPONENT_SHAPE)
     return b"0e0000" in shape or b"0ee0000" in shape

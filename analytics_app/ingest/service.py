@@ -86,8 +86,9 @@ def _write_connection():
 def _pooled_autocommit(engine):
     """The pool's psycopg connection itself, in autocommit for the block, then back as it was.
 
-    Cheaper than a SQLAlchemy ``Connection`` with ``isolation_level="AUTOCOMMIT"``: under
-    gunicorn a one-event request took about 0.6 ms less worker CPU (2.7-3.1 → 2.1-2.5 ms).
+    Cheaper than a SQLAlchemy ``Connection`` with ``isolation_level="AUTOCOMMIT"`` by a
+    measurable share of a one-event request's worker CPU (bench/README.md, "Figures behind the
+    code").
     psycopg's errors leave as SQLAlchemy's, so the error handlers (503 when the database is
     down, 422 for a value it refuses) see what they see everywhere else, and a lost server
     empties the pool as SQLAlchemy's own disconnect handling would.
