@@ -12,7 +12,8 @@ from .auth import SCOPES
 from .dashboard import tokens, users
 from .errors import AppError
 from .metrics import serve_worker_metrics
-from .reports import rollups
+from .reports.stored import rolled_zones
+from .rollup.run import roll_up
 
 analytics = AppGroup("analytics", help="Analytics service administration.")
 token = AppGroup("token", help="API tokens for services and web apps.")
@@ -77,7 +78,7 @@ def create_user(email, admin, password):
 )
 def rollup_command(start, end):
     """Roll events up into daily metrics (new and changed days, or the given range)."""
-    zones = rollups.rolled_zones(current_app.config)
+    zones = rolled_zones(current_app.config)
     start, end = (d.date() if d else None for d in (start, end))
     with click.progressbar(length=1, label="Rolling up", show_pos=True) as bar:
 
@@ -85,7 +86,7 @@ def rollup_command(start, end):
             bar.length = total
             bar.update(done - bar.pos)
 
-        days = rollups.roll_up(zones, start, end, progress)
+        days = roll_up(zones, start, end, progress)
     click.echo(f"{days} day(s) rolled up for {', '.join(zones)}")
 
 
@@ -108,7 +109,7 @@ def demo_command(users, days, seed):
     """Load realistic sample events and roll them up, for a dashboard that is alive at once."""
     count = demo.load(users=users, days=days, seed=seed)
     click.echo(f"stored {count} sample event(s) for {users} users over {days} days")
-    rollups.roll_up(rollups.rolled_zones(current_app.config))
+    roll_up(rolled_zones(current_app.config))
 
 
 @analytics.command("worker")

@@ -1,11 +1,10 @@
 """User erasure: keep the id out from now on, delete its events, recompute its days.
 
 The request (API) records the job and the erased id in one transaction, so events sent after
-it are dropped at once. Ingest reads the erased ids under an advisory lock that the job takes
-exclusively before it starts, so no batch being written meanwhile slips through. The job
-deletes the stored events in short batches, each leaving a rollup mark for the span it removed,
-so the next rollup recomputes exactly the days the user touched. A retried job carries on where
-it stopped.
+it are dropped at once. The job first waits for the batches in flight, then deletes the stored
+events in short batches, each leaving a rollup mark for the span it removed, so the next rollup
+recomputes exactly the days the user touched (``rollup.protocol`` says why nothing slips
+through). A retried job carries on where it stopped.
 """
 
 import logging
@@ -16,7 +15,8 @@ from flask import current_app
 
 from .extensions import db
 from .ingest.anonymize import hash_user_id
-from .models import ErasedUser, ErasureJob, Event, RollupMark
+from .models import ErasedUser, ErasureJob, Event
+from .rollup import protocol
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ def run(job_id):
     job.status = "running"
     db.session.commit()
     try:
-        _wait_for_ingest()
+        protocol.wait_for_ingest()
         while _delete_batch(job):
             pass
     except Exception as error:
@@ -67,18 +67,6 @@ def run(job_id):
         raise
     job.status, job.finished_at, job.error = "done", datetime.now(UTC), None
     db.session.commit()
-
-
-def _wait_for_ingest():
-    """Let batches being written finish before the first pass (PostgreSQL).
-
-    Ingest reads the erased ids under a shared advisory lock held until it commits; taking it
-    exclusively waits for every batch that may have read them before this user was erased, so
-    the passes below see (and delete) those batches' events too.
-    """
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(sa.text("SELECT wait_for_ingest()"))
-        db.session.commit()
 
 
 def _delete_batch(job):
@@ -93,7 +81,7 @@ def _delete_batch(job):
         return 0
     db.session.execute(sa.delete(Event).where(Event.id.in_([row.id for row in rows])))
     times = [row.ts for row in rows]
-    db.session.add(RollupMark(first_ts=min(times), last_ts=max(times)))
+    protocol.mark(min(times), max(times))
     job.events_deleted += len(rows)
     db.session.commit()
     return len(rows)

@@ -26,7 +26,7 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 
 from .extensions import db
-from .reports import rollups
+from .reports import stored
 from .reports.periods import day_in, zone
 
 REQUEST_SECONDS = Histogram(
@@ -116,11 +116,11 @@ class LiveCollector:
                 queue.add_metric([], self.app.extensions["huey"].pending_count())
             try:
                 tz = self.app.config["REPORT_TIMEZONE"]
-                last = rollups.last_rolled_date(tz)
+                last = stored.last_rolled_date(tz)
                 if last is not None:
                     end = day_in(last + timedelta(days=1), zone(tz)).start
                     lag.add_metric([], (datetime.now(UTC) - end).total_seconds())
-                marks.add_metric([], len(rollups.read_marks()))
+                marks.add_metric([], len(stored.read_marks()))
             except Exception:
                 db.session.rollback()
             finally:

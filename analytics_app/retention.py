@@ -12,7 +12,7 @@ from flask import current_app
 
 from .exports import jobs as export_jobs
 from .extensions import db
-from .models import Event, Metric
+from .models import DailyMetric, Event
 
 BATCH_SIZE = 5000
 
@@ -38,6 +38,6 @@ def clean_up(progress=None):
     metric_cutoff = (now - timedelta(days=config["METRICS_RETENTION_DAYS"])).date()
     return {
         "events": _delete_in_batches(Event, Event.ts < event_cutoff, progress),
-        "metrics": _delete_in_batches(Metric, Metric.date < metric_cutoff, progress),
+        "metrics": _delete_in_batches(DailyMetric, DailyMetric.date < metric_cutoff, progress),
         "exports": export_jobs.expire_finished(),
     }

@@ -357,7 +357,8 @@ def run(args, database, env, token):
     from analytics_app import create_app
     from analytics_app.exports.request import ExportRequest
     from analytics_app.reports.events import copy_statement, select_rows
-    from analytics_app.reports.raw import NO_FILTERS
+    from analytics_app.reports.periods import zone
+    from analytics_app.reports.range import ReportRange
 
     today = today_utc()
     params = Params(args.rows, args.users, args.days, args.seed, today.isoformat())
@@ -365,7 +366,7 @@ def run(args, database, env, token):
     with database.connect(autocommit=True) as connection:
         total = connection.execute("SELECT count(*) FROM events").fetchone()[0]
         start, end, xlsx_rows = xlsx_range(connection, args.xlsx_rows, total)
-        span = ExportRequest("xlsx", "UTC", start, end, NO_FILTERS).span()
+        span = ExportRequest("xlsx", ReportRange(zone("UTC"), start, end)).span()
         result["xlsx_range"] = {"start": start, "end": end, "rows": xlsx_rows}
         scope = f"the days {start}..{end}" if start else "every event"
         print(f"data: {total:,} events; the XLSX export covers {scope}: {xlsx_rows:,} rows")

@@ -159,14 +159,14 @@ def series_of(body):
 def roll_up(app, zones):
     """Run the app's rollup for ``zones`` from empty metrics; return its figures."""
     from analytics_app.extensions import db
-    from analytics_app.reports import rollups
+    from analytics_app.rollup.run import roll_up as run_rollup
 
     with app.app_context():
         for statement in FORGET_ROLLUPS:
             db.session.execute(db.text(statement))
         db.session.commit()
         began = time.perf_counter()
-        days = rollups.roll_up(zones)
+        days = run_rollup(zones)
         seconds = time.perf_counter() - began
     return {"zones": zones, "days": days, "seconds": round(seconds, 1)}
 
@@ -220,7 +220,8 @@ def run(args, database, env, token):
 def _phases(args, cases, spans, first, today):
     """Raw phase, rollup, rollup phase; return their figures and checks."""
     from analytics_app.reports import service
-    from analytics_app.reports.raw import NO_FILTERS
+    from analytics_app.reports.periods import zone
+    from analytics_app.reports.range import ReportRange
 
     yesterday = today - timedelta(days=1)
     ninety = f"start={first}&end={today}"
@@ -228,10 +229,10 @@ def _phases(args, cases, spans, first, today):
     http, inprocess, bare = cases.http, cases.inprocess, cases.bare
 
     def dau(day):
-        return lambda: service.dau(day, "UTC", NO_FILTERS)
+        return lambda: service.dau(ReportRange(zone("UTC"), day, day))
 
     def dau_series(start, end):
-        return lambda: service.dau_series(start, end, "UTC", NO_FILTERS)
+        return lambda: service.dau_series(ReportRange(zone("UTC"), start, end))
 
     figures, checks = {}, {}
     # 1. Raw events: no rollups stored yet, so every day is counted from events.

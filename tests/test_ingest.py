@@ -12,7 +12,8 @@ from sqlalchemy.exc import DataError
 
 from analytics_app.extensions import db
 from analytics_app.ingest.service import _write_connection
-from analytics_app.reports import rollups
+from analytics_app.reports.stored import rolled_zones
+from analytics_app.rollup.run import roll_up
 
 from helpers import count_events, make_event, make_token, query
 
@@ -270,7 +271,7 @@ def test_only_batches_reaching_before_the_rollup_boundary_leave_a_mark(app, clie
     client.ingest([make_event(ts=ago(days=2))])
     assert marks() == []
     with app.app_context():
-        rollups.roll_up(rollups.rolled_zones(app.config))
+        roll_up(rolled_zones(app.config))
     client.ingest([make_event(), make_event(ts=ago(minutes=1))])
     assert marks() == [], "recent events come after the boundary"
     client.ingest([make_event(), make_event(ts=ago(days=2))])

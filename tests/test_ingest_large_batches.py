@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 from analytics_app.extensions import db
 from analytics_app.ingest import writer
 from analytics_app.ingest.writer import COPY_FROM
-from analytics_app.reports import rollups
+from analytics_app.reports.stored import rolled_zones
+from analytics_app.rollup.run import roll_up
 
 from helpers import count_events, make_event, query
 
@@ -110,7 +111,7 @@ def test_a_large_batch_drops_erased_users(app, client):
 
 def test_a_large_late_batch_leaves_a_mark(app, client):
     with app.app_context():
-        rollups.roll_up(rollups.rolled_zones(app.config))
+        roll_up(rolled_zones(app.config))
     recent = [make_event() for _ in range(SIZE)]
     client.ingest(recent)
     assert query(app, "SELECT count(*) FROM rollup_marks") == [(0,)]

@@ -12,8 +12,9 @@ from sqlalchemy import text
 
 from analytics_app import erasure
 from analytics_app.extensions import db
-from analytics_app.reports import rollups
 from analytics_app.reports.periods import as_utc
+from analytics_app.rollup import protocol
+from analytics_app.rollup.protocol import advance_boundary
 
 from helpers import query
 
@@ -35,6 +36,19 @@ def start_and_wait_for_the_lock(app, work):
     return thread
 
 
+def test_every_lock_function_takes_the_protocols_lock(app, backend):
+    """The migrations define the functions; ``rollup.protocol`` owns the key they lock."""
+    if backend["name"] != "postgresql":
+        pytest.skip("SQLite has no advisory locks")
+    names = ["rollup_covered_before", "advance_rollup_boundary", "erased_among", "any_erased"]
+    names.append("wait_for_ingest")
+    sql = f"SELECT proname, prosrc FROM pg_proc WHERE proname IN {tuple(names)}"
+    bodies = dict(query(app, sql))
+    assert sorted(bodies) == sorted(names)
+    for name, body in bodies.items():
+        assert f"({protocol.LOCK_KEY})" in body, name
+
+
 def test_moving_the_boundary_waits_for_a_batch_in_flight(make_app, backend):
     if backend["name"] != "postgresql":
         pytest.skip("SQLite serialises the two writes itself")
@@ -45,7 +59,7 @@ def test_moving_the_boundary_waits_for_a_batch_in_flight(make_app, backend):
         batch = in_flight.begin()  # a batch that has read the boundary, not yet committed
         assert in_flight.execute(text("SELECT rollup_covered_before()")).scalar() is None
         target = datetime.now(UTC)
-        mover = start_and_wait_for_the_lock(app, lambda: rollups.advance_boundary(target))
+        mover = start_and_wait_for_the_lock(app, lambda: advance_boundary(target))
         assert mover.is_alive(), "the boundary moved while a batch still used the old one"
         batch.commit()
         mover.join(10)
@@ -59,8 +73,8 @@ def test_moving_the_boundary_waits_for_a_batch_in_flight(make_app, backend):
 def test_the_boundary_never_moves_back(app):
     later = datetime.now(UTC).replace(microsecond=0)
     with app.app_context():
-        rollups.advance_boundary(later)
-        rollups.advance_boundary(later - timedelta(hours=1))
+        advance_boundary(later)
+        advance_boundary(later - timedelta(hours=1))
     [(stored,)] = query(app, "SELECT covered_before FROM rollup_boundary")
     stored = stored if isinstance(stored, datetime) else datetime.fromisoformat(stored)
     assert as_utc(stored) == later

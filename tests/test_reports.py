@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from analytics_app.extensions import db
-from analytics_app.reports import live, rollups
+from analytics_app.reports.stored import read_marks, rolled_zones
+from analytics_app.rollup import live, run
 
 from dataset import FIRST_DAY, LAST_DAY, Expected, Row, generate, store
 from helpers import Client, make_token, query
@@ -40,7 +41,7 @@ def today(tz):
 
 def roll_up(app):
     with app.app_context():
-        rollups.roll_up(rollups.rolled_zones(app.config), FIRST_DAY - timedelta(days=1), LAST_DAY)
+        run.roll_up(rolled_zones(app.config), FIRST_DAY - timedelta(days=1), LAST_DAY)
         db.session.remove()
 
 
@@ -195,10 +196,10 @@ def test_a_late_event_is_exact_at_once_and_after_the_next_rollup(app, client, ro
         assert_dau_series(client, everything, tz, day - timedelta(days=2), day + timedelta(days=2))
         assert_active_users(client, everything, tz, day, day + timedelta(days=8))
     with app.app_context():
-        assert rollups.read_marks()
+        assert read_marks()
     roll_up(app)
     with app.app_context():
-        assert not rollups.read_marks()
+        assert not read_marks()
     for tz in ("UTC", "America/New_York"):
         assert_dau_series(client, everything, tz)
         assert_active_users(client, everything, tz)
@@ -274,7 +275,7 @@ def test_todays_dau_is_exact_from_the_live_rollup(app, client, monkeypatch, tz):
 
     with app.app_context():  # a late event inside the covered stretch: marked, counted raw
         store(todays_rows(["late-one"], now - timedelta(seconds=1), tz))
-        assert rollups.read_marks()
+        assert read_marks()
     assert live_dau(client, tz) == len(seen) + 2
 
     roll_up(app)  # recounts today from midnight
@@ -291,7 +292,7 @@ def test_the_live_rollup_adds_only_new_users(app, client, monkeypatch):
     now = datetime.now(UTC)  # after the first rollup's covered stretch: nothing to mark
     with app.app_context():
         store([Row(now, user, "page_view", None, {}) for user in ("b", "c", "d")])
-        assert not rollups.read_marks()
+        assert not read_marks()
         # A recount would undo this; extending the stretch keeps it.
         db.session.execute(db.text("UPDATE live_days SET users = users + 100 WHERE tz = 'UTC'"))
         db.session.commit()
@@ -305,7 +306,7 @@ def test_live_counts_of_zones_no_longer_rolled_are_dropped(app, monkeypatch):
     monkeypatch.setattr(live, "LIVE_LAG", timedelta(0))
     with app.app_context():
         store(todays_rows(["a"], datetime.now(UTC), "UTC"))
-        rollups.roll_up(["America/New_York", "UTC"])
-        rollups.roll_up(["UTC"])
+        run.roll_up(["America/New_York", "UTC"])
+        run.roll_up(["UTC"])
     assert query(app, "SELECT DISTINCT tz FROM live_days") == [("UTC",)]
     assert query(app, "SELECT DISTINCT tz FROM live_day_users") == [("UTC",)]

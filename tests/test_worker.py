@@ -11,7 +11,8 @@ import pytest
 
 from analytics_app import ROOT
 from analytics_app.extensions import db
-from analytics_app.reports import rollups
+from analytics_app.reports.stored import last_rolled_date, read_marks
+from analytics_app.rollup.run import roll_up
 
 from conftest import base_env
 from dataset import FIRST_DAY, LAST_DAY, Expected, Row, generate, store
@@ -29,8 +30,8 @@ def test_the_rollup_task_runs_through_huey(app):
     with app.app_context():
         store(generate(users=30))
         app.extensions["tasks"].rollup()
-        assert rollups.last_rolled_date("UTC") == date.today() - timedelta(days=1)
-        assert not rollups.read_marks()
+        assert last_rolled_date("UTC") == date.today() - timedelta(days=1)
+        assert not read_marks()
 
 
 def test_a_rollup_retried_after_a_crash_leaves_the_same_numbers(make_app):
@@ -39,19 +40,19 @@ def test_a_rollup_retried_after_a_crash_leaves_the_same_numbers(make_app):
     earlier, late = rows[: len(rows) // 2], rows[len(rows) // 2 :]
     with app.app_context():
         store(earlier)
-        rollups.roll_up(["UTC"], FIRST_DAY, LAST_DAY)
+        roll_up(["UTC"], FIRST_DAY, LAST_DAY)
         store(late)  # reaches back into rolled-up days: marked
 
         def crash(done, total):
             raise RuntimeError("worker killed")
 
         with pytest.raises(RuntimeError):
-            rollups.roll_up(["UTC"], FIRST_DAY, LAST_DAY, progress=crash)
+            roll_up(["UTC"], FIRST_DAY, LAST_DAY, progress=crash)
         db.session.rollback()
-        assert rollups.read_marks(), "marks survive the crash"
-        rollups.roll_up(["UTC"], FIRST_DAY, LAST_DAY)
+        assert read_marks(), "marks survive the crash"
+        roll_up(["UTC"], FIRST_DAY, LAST_DAY)
         first = metric_rows(app)
-        rollups.roll_up(["UTC"], FIRST_DAY, LAST_DAY)
+        roll_up(["UTC"], FIRST_DAY, LAST_DAY)
         assert metric_rows(app) == first
         expected = Expected(rows, "UTC")
         stored = dict(
@@ -105,7 +106,7 @@ def test_erasure_removes_a_user_everywhere_and_keeps_them_out(app, serve):
     events += [make_event(user_id="bob", ts=yesterday.isoformat())]
     assert client.ingest(events).status_code == 200
     with app.app_context():
-        rollups.roll_up(["UTC"])
+        roll_up(["UTC"])
     day = yesterday.date().isoformat()
     reports = Client(client.url, ADMIN)
     assert reports.get("/api/analytics/reports/dau", params={"date": day}).json()["dau"] == 2
@@ -161,4 +162,4 @@ def test_a_real_consumer_on_redis_runs_queued_rollups(make_app, backend):
         worker.wait(timeout=10)
         huey.flush()
     with app.app_context():
-        assert rollups.last_rolled_date("UTC") == date.today() - timedelta(days=1)
+        assert last_rolled_date("UTC") == date.today() - timedelta(days=1)

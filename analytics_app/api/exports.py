@@ -4,7 +4,7 @@ queues a large export as a job with progress and a signed download link."""
 from flask import current_app, request, send_file, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, post_load, validate
 
 from ..auth import READ, current_subject, require_token
 from ..exports import jobs
@@ -12,7 +12,7 @@ from ..exports.request import MEDIA_TYPES, ExportRequest
 from ..exports.response import download
 from ..extensions import db
 from ..models import ExportJob
-from ..reports.raw import Filters
+from ..reports.range import Filters, RangeError, ReportRange, resolve_zone
 from ..tasks import enqueue_job, tasks
 from .docs import BEARER, error_responses
 from .report_schemas import ReportQuerySchema
@@ -29,18 +29,22 @@ class ExportQuerySchema(ReportQuerySchema):
 
     format = fields.String(load_default="csv", validate=validate.OneOf(sorted(MEDIA_TYPES)))
 
+    def make_range(self, data):
+        start, end = data.get("start"), data.get("end")
+        if (start is None) != (end is None):
+            raise ValidationError("start and end go together", "start" if end else "end")
+        if start is not None:
+            return super().make_range(data)
+        filters = Filters(data.get("type"), data.get("src"), data.get("user_id"))
+        try:
+            tzinfo = resolve_zone(data.get("tz") or current_app.config["REPORT_TIMEZONE"])
+        except RangeError as error:
+            raise ValidationError(error.message, error.field) from None
+        return ReportRange.unbounded(tzinfo, filters)
 
-def export_request(args):
-    start, end = args.get("start"), args.get("end")
-    if (start is None) != (end is None):
-        abort(422, errors={"query": {"start": ["start and end go together"]}})
-    return ExportRequest(
-        format=args["format"],
-        tz=args.get("tz") or current_app.config["REPORT_TIMEZONE"],
-        start=start,
-        end=end,
-        filters=Filters(args.get("type"), args.get("src"), args.get("user_id")),
-    )
+    @post_load
+    def _to_range(self, data, **kwargs):
+        return {"export": ExportRequest(data["format"], self.make_range(data))}
 
 
 @blp.route("/reports/events")
@@ -56,7 +60,7 @@ class EventExport(MethodView):
     @error_responses(blp, 401, 403, 422)
     def get(self, args):
         """Download events as CSV (streamed as it is read) or Excel, for the filters given."""
-        return download(export_request(args))
+        return download(args["export"])
 
 
 class ExportJobSchema(Schema):
@@ -91,7 +95,7 @@ class ExportJobs(MethodView):
     @error_responses(blp, 401, 403, 422, 503)
     def post(self, args):
         """Queue an export of the same filters and format as GET /reports/events."""
-        job = jobs.create(export_request(args), current_subject())
+        job = jobs.create(args["export"], current_subject())
         return enqueue_job(tasks().export, job)
 
 

@@ -1,13 +1,13 @@
-"""Query and response schemas of the report endpoints."""
+"""Query and response schemas of the report endpoints.
 
-from datetime import timedelta
+Query schemas load into a ``ReportRange`` (under ``range``), so the range's defaults and limits
+are applied in one place and a bad value is a 422 naming its parameter.
+"""
 
 from flask import current_app
-from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
-from ..reports.periods import UnknownTimeZoneError, today_in, zone
-
-MAX_RANGE_DAYS = 366
+from ..reports.range import MAX_RANGE_DAYS, Filters, RangeError, ReportRange
 
 
 class ReportQuerySchema(Schema):
@@ -30,31 +30,25 @@ class ReportQuerySchema(Schema):
     default_days = 7
     max_days = MAX_RANGE_DAYS
 
-    @validates("tz")
-    def _known_zone(self, value, **kwargs):
+    def make_range(self, data):
+        """The ``ReportRange`` the arguments describe, defaults filled in."""
+        filters = Filters(data.get("type"), data.get("src"), data.get("user_id"))
         try:
-            zone(value)
-        except UnknownTimeZoneError as error:
-            raise ValidationError(str(error)) from None
+            return ReportRange.resolve(
+                tz=data.get("tz"),
+                start=data.get("start"),
+                end=data.get("end"),
+                filters=filters,
+                default_zone=current_app.config["REPORT_TIMEZONE"],
+                default_days=self.default_days,
+                max_days=self.max_days,
+            )
+        except RangeError as error:
+            raise ValidationError(error.message, error.field) from None
 
-    @validates_schema
-    def _sane_range(self, data, **kwargs):
-        start, end = data.get("start"), data.get("end")
-        if start and end and start > end:
-            raise ValidationError("start must not be after end", "start")
-        if start and end and self.max_days and (end - start).days + 1 > self.max_days:
-            raise ValidationError(f"a range covers at most {self.max_days} days", "end")
-
-    def resolve(self, args):
-        """Fill in the defaults: the report zone, and a range ending today."""
-        tz = args.get("tz") or current_app.config["REPORT_TIMEZONE"]
-        end = args.get("end") or today_in(zone(tz))
-        start = args.get("start") or min(end, end - timedelta(days=self.default_days - 1))
-        if start > end:
-            raise ValidationError("start must not be after end")
-        if (end - start).days + 1 > self.max_days:
-            raise ValidationError(f"a range covers at most {self.max_days} days")
-        return tz, start, end
+    @post_load
+    def _to_range(self, data, **kwargs):
+        return {"range": self.make_range(data)}
 
 
 class DauQuerySchema(ReportQuerySchema):
@@ -66,6 +60,15 @@ class DauQuerySchema(ReportQuerySchema):
             raise ValidationError("give either date or start/end, not both", "date")
         if ("start" in data) != ("end" in data):
             raise ValidationError("start and end go together", "start" if "end" in data else "end")
+
+    @post_load
+    def _to_range(self, data, **kwargs):
+        """``range``: the one day (``date``, default today) or the series' days (``series``)."""
+        series = "start" in data
+        if not series:
+            data = {**data, "start": data.get("date"), "end": data.get("date")}
+        rng = self.make_range(data)
+        return {"range": rng if series else rng.single(rng.end), "series": series}
 
 
 class RetentionQuerySchema(ReportQuerySchema):

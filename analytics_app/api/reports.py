@@ -1,12 +1,10 @@
 """GET /reports/…: active users and engagement (scope analytics:read)."""
 
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
-from marshmallow import ValidationError
+from flask_smorest import Blueprint
 
 from ..auth import READ, require_token
 from ..reports import service
-from ..reports.raw import Filters
 from . import report_schemas as schemas
 from .docs import BEARER, error_responses
 
@@ -18,15 +16,6 @@ blp = Blueprint(
 )
 
 
-def _range(schema, args):
-    try:
-        tz, start, end = schema.resolve(args)
-    except ValidationError as error:
-        abort(422, errors={"query": {"start": error.messages}})
-    filters = Filters(args.get("type"), args.get("src"), args.get("user_id"))
-    return start, end, tz, filters
-
-
 @blp.route("/dau")
 class DailyActiveUsers(MethodView):
     @require_token(READ)
@@ -36,10 +25,9 @@ class DailyActiveUsers(MethodView):
     @error_responses(blp, 401, 403, 422)
     def get(self, args):
         """Distinct users on a local day, or per day from start to end (empty days as 0)."""
-        start, end, tz, filters = _range(schemas.DauQuerySchema(), args)
-        if "start" in args:
-            return service.dau_series(start, end, tz, filters)
-        return service.dau(args.get("date", end), tz, filters)
+        if args["series"]:
+            return service.dau_series(args["range"])
+        return service.dau(args["range"])
 
 
 @blp.route("/active-users")
@@ -51,7 +39,7 @@ class ActiveUsers(MethodView):
     @error_responses(blp, 401, 403, 422)
     def get(self, args):
         """DAU, WAU, MAU and stickiness for each day of the range (default: the last 7 days)."""
-        return service.active_users(*_range(schemas.ReportQuerySchema(), args))
+        return service.active_users(args["range"])
 
 
 @blp.route("/engagement")
@@ -63,7 +51,7 @@ class Engagement(MethodView):
     @error_responses(blp, 401, 403, 422)
     def get(self, args):
         """Events by type and source, events per user, sessions and top pages over the range."""
-        return service.engagement(*_range(schemas.ReportQuerySchema(), args))
+        return service.engagement(args["range"])
 
 
 @blp.route("/retention")
@@ -75,4 +63,4 @@ class Retention(MethodView):
     @error_responses(blp, 401, 403, 422)
     def get(self, args):
         """Day-1/7/30 retention of the users first seen on each day (default: last 30 days)."""
-        return service.retention(*_range(schemas.RetentionQuerySchema(), args))
+        return service.retention(args["range"])

@@ -35,7 +35,7 @@ def _export_request(args):
     chosen, _, errors = selection.parse(args)
     if export_format not in MEDIA_TYPES or errors:
         abort(422)
-    return ExportRequest(export_format, chosen.tz, chosen.start, chosen.end, chosen.filters)
+    return ExportRequest(export_format, chosen)
 
 
 def _requester():

@@ -38,7 +38,7 @@ def index():
     context = _context(request.args)
     status = 422 if context["errors"] else 200
     if request.htmx and not request.htmx.history_restore_request:
-        url = url_for(".index", **context["selection"].args()) if status == 200 else False
+        url = url_for(".index", **context["selection"].as_params()) if status == 200 else False
         response = make_response(render_template("_panels.html", **context), status, push_url=url)
     else:
         response = make_response(render_template("overview.html", **context), status)

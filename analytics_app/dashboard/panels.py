@@ -1,7 +1,7 @@
 """The overview's data: every panel's report for a selection, ready for the templates."""
 
 from ..reports import service
-from ..reports.raw import Filters
+from ..reports.range import Filters
 from ..reports.service import RETENTION_OFFSETS
 from . import charts, recent
 
@@ -26,11 +26,10 @@ def retention_summary(cohorts):
 
 def overview(selection):
     """Active users, engagement, retention and the latest events of the selection."""
-    args = (selection.start, selection.end, selection.tz)
-    active = service.active_users(*args, selection.filters)
-    engagement = service.engagement(*args, selection.filters)
+    active = service.active_users(selection)
+    engagement = service.engagement(selection)
     # Cohorts are new users: only the source filter applies (as in GET /reports/retention).
-    retention = service.retention(*args, Filters(src=selection.src))
+    retention = service.retention(selection.with_filters(Filters(src=selection.filters.src)))
     return {
         "latest": active["series"][-1],
         "engagement": engagement,

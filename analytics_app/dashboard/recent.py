@@ -3,7 +3,7 @@
 import json
 
 from ..reports import raw
-from ..reports.periods import as_utc, zone
+from ..reports.periods import as_utc
 
 LIMIT = 20
 PAYLOAD_CHARS = 240
@@ -23,10 +23,9 @@ def latest(selection, limit=LIMIT):
     """The newest ``limit`` events in the selection's range and filters, newest first."""
     lo, hi = selection.span()
     rows = raw.latest_events(lo, hi, selection.filters, limit)
-    tzinfo = zone(selection.tz)
     return [
         {
-            "time": as_utc(ts).astimezone(tzinfo).strftime("%Y-%m-%d %H:%M:%S"),
+            "time": as_utc(ts).astimezone(selection.zone).strftime("%Y-%m-%d %H:%M:%S"),
             "user_id": user_id,
             "type": type_,
             "src": src or "",

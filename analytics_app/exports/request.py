@@ -1,10 +1,8 @@
-"""What an export covers: format, local-day range in a zone, filters; and its file name."""
+"""What an export covers: a format and a report range (unbounded: every event); its file name."""
 
 from dataclasses import dataclass
-from datetime import date
 
-from ..reports.periods import day_in, zone
-from ..reports.raw import Filters
+from ..reports.range import ReportRange
 
 MEDIA_TYPES = {
     "csv": "text/csv",  # Flask adds "; charset=utf-8"
@@ -15,42 +13,26 @@ MEDIA_TYPES = {
 @dataclass(frozen=True)
 class ExportRequest:
     format: str
-    tz: str
-    start: date | None
-    end: date | None
-    filters: Filters
+    range: ReportRange
+
+    @property
+    def filters(self):
+        return self.range.filters
 
     def span(self):
         """The UTC instants the range covers, or ``(None, None)`` for every event."""
-        if self.start is None:
-            return None, None
-        tzinfo = zone(self.tz)
-        return day_in(self.start, tzinfo).start, day_in(self.end, tzinfo).end
+        return self.range.span()
 
     def filename(self):
         """``events_2026-11-01_2026-11-29.csv``, or ``events_all.xlsx`` without a range."""
-        stem = f"events_{self.start}_{self.end}" if self.start else "events_all"
+        rng = self.range
+        stem = f"events_{rng.start}_{rng.end}" if rng.bounded else "events_all"
         return f"{stem}.{self.format}"
 
     def as_params(self):
-        return {
-            "tz": self.tz,
-            "start": self.start.isoformat() if self.start else None,
-            "end": self.end.isoformat() if self.end else None,
-            "type": self.filters.type,
-            "src": self.filters.src,
-            "user_id": self.filters.user_id,
-        }
+        """The request's range as an export job stores it (see ``from_params``)."""
+        return self.range.as_params()
 
     @classmethod
     def from_params(cls, format, params):
-        def day(value):
-            return date.fromisoformat(value) if value else None
-
-        return cls(
-            format=format,
-            tz=params["tz"],
-            start=day(params.get("start")),
-            end=day(params.get("end")),
-            filters=Filters(params.get("type"), params.get("src"), params.get("user_id")),
-        )
+        return cls(format=format, range=ReportRange.from_params(params))

@@ -6,7 +6,7 @@ rows fetched in batches. Either way the worker holds one chunk at a time.
 
 from ..extensions import db
 from ..reports.events import copy_statement, select_rows
-from ..reports.raw import NO_FILTERS
+from ..reports.range import NO_FILTERS
 from . import csv
 
 FETCH_ROWS = 2000

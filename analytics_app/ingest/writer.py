@@ -14,15 +14,9 @@ On PostgreSQL, when the connection is in autocommit (the ingest hot path):
 Inside a caller's transaction (demo data, tests) the ON CONFLICT statement runs at once. On
 SQLite it is one ``executemany`` and two small inserts in the service's transaction.
 
-A batch is marked for the rollup when it reaches back before the rollup boundary
-(``rollup_boundary``): events earlier than that may belong to a day, or to the part of today,
-that a rollup has already counted. On PostgreSQL the boundary is read by
-``rollup_covered_before()``, which first takes a shared advisory lock that the rollup takes
-exclusively to move it, so a batch that commits after the boundary moved was compared with
-the new value. The erased ids are read the same way (``erased_among()``, ``any_erased()``),
-and the erasure job takes the lock before it deletes, so a batch written meanwhile either
-drops the user's events or is finished before the job looks for them. On SQLite the write
-transaction itself excludes the rollup's.
+A batch reaching back before the rollup boundary leaves a rollup mark, and erased users' events
+are dropped, in the same statement or transaction: ``rollup.protocol`` explains the boundary,
+the marks and the advisory lock that the functions named there take.
 
 In the statement, text columns go as one string each, values joined by the ASCII unit
 separator (None as the record separator) and split by ``string_to_array`` in the database:
@@ -38,6 +32,8 @@ from datetime import UTC
 import msgspec
 import psycopg
 
+from ..rollup.protocol import ANY_ERASED, COVERED_BEFORE, ERASED_AMONG
+
 UNIT, NULL = "\x1f", "\x1e"
 
 _PG_INSERT = """
@@ -51,7 +47,7 @@ WITH batch AS (
         string_to_array(%(payload)s, E'\\x1f', E'\\x1e')::jsonb[]
     ) AS b (client_id, ts, user_id, type, src, payload)
 ), erased AS MATERIALIZED (
-    SELECT erased_among(string_to_array(%(user_id)s, E'\\x1f', E'\\x1e')::varchar[]) AS ids
+    SELECT {erased_among}(string_to_array(%(user_id)s, E'\\x1f', E'\\x1e')::varchar[]) AS ids
 ), stored AS (
     INSERT INTO events (client_id, ts, user_id, type, src, payload)
     SELECT * FROM batch WHERE batch.user_id <> ALL ((SELECT ids FROM erased)::varchar[])
@@ -59,7 +55,7 @@ WITH batch AS (
     RETURNING ts
 ), marked AS (
     INSERT INTO rollup_marks (first_ts, last_ts)
-    SELECT min(ts), max(ts) FROM stored HAVING count(*) > 0 AND min(ts) < rollup_covered_before()
+    SELECT min(ts), max(ts) FROM stored HAVING count(*) > 0 AND min(ts) < {covered_before}
 ), counted AS (
     SELECT (SELECT count(*)::int FROM stored) AS stored,
            (SELECT count(*)::int FROM batch
@@ -75,25 +71,26 @@ FROM counted
 RETURNING events_stored, events_refused
 """
 
-# ON CONFLICT makes PostgreSQL insert every row speculatively: 31.8-33.1 against 26.7-28.0 ms
-# of database CPU per 1000-event batch for a plain INSERT, measured on the bench table with
-# its indexes (COPY: 23.8-24.1). Client ids repeat only when a client retries, so the plain
-# form goes first and the batch is redone with ON CONFLICT when the unique index refuses it.
-_PG_FRESH = _PG_INSERT.format(on_conflict="")
-_PG_RETRY = _PG_INSERT.format(on_conflict="ON CONFLICT (client_id) DO NOTHING")
+# ON CONFLICT makes PostgreSQL insert every row speculatively, which costs more database CPU
+# per batch than a plain INSERT (bench/README.md, "Figures behind the code"). Client ids repeat
+# only when a client retries, so the plain form goes first and the batch is redone with
+# ON CONFLICT when the unique index refuses it.
+_PROTOCOL = {"erased_among": ERASED_AMONG, "covered_before": COVERED_BEFORE}
+_PG_FRESH = _PG_INSERT.format(on_conflict="", **_PROTOCOL)
+_PG_RETRY = _PG_INSERT.format(on_conflict="ON CONFLICT (client_id) DO NOTHING", **_PROTOCOL)
 _CLIENT_ID_UNIQUE = "uq_events_client_id"
 
 # From this size on, a batch goes by COPY when no user has been erased (the COPY cannot
 # filter them): PostgreSQL's multi-row insert path costs less per row than INSERT … SELECT
-# (bench/ingest.py: database CPU per event at the COPY ceiling's instead of ~15-25 % above).
+# (bench/README.md, "Figures behind the code").
 # Below it the one statement's single round trip matters more.
 COPY_FROM = 100
-_ANY_ERASED = "SELECT any_erased()"
+_ANY_ERASED = f"SELECT {ANY_ERASED}"
 _COPY = "COPY events (client_id, ts, user_id, type, src, payload) FROM STDIN"
-_AFTER_COPY = """
+_AFTER_COPY = f"""
 WITH marked AS (
     INSERT INTO rollup_marks (first_ts, last_ts)
-    SELECT %(first)s, %(last)s WHERE %(first)s < rollup_covered_before()
+    SELECT %(first)s, %(last)s WHERE %(first)s < {COVERED_BEFORE}
 )
 INSERT INTO ingest_audit (
     request_id, subject, remote_addr, user_agent, http_status,
@@ -203,8 +200,8 @@ def copy_text(batch):
     Raises ValueError if a value holds a tab, a line break or the NULL stand-in, rather than
     store something else (validation lets none through).
     """
-    # RFC 3339 text from msgspec's C encoder: 0.1 ms per 1000 times against 1.6 ms through
-    # datetime.isoformat(). Validation leaves every time aware, so each carries its offset.
+    # RFC 3339 text from msgspec's C encoder, much cheaper than datetime.isoformat()
+    # (bench/README.md). Validation leaves every time aware, so each carries its offset.
     ts = _JSON.encode(batch.ts).decode()[2:-2].split('","')
     columns = (batch.client_id, ts, batch.user_id, batch.type, batch.src, batch.payload)
     nulls = sum(column.count(None) for column in columns)

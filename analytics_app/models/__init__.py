@@ -1,16 +1,17 @@
 """Database models, one aggregate per module."""
 
 from .audit import IngestAudit
+from .daily_metrics import DailyMetric
 from .erasure import ErasedUser, ErasureJob
 from .events import Event
 from .exports import ExportJob
-from .metrics import Metric
 from .rollups import LiveDay, LiveDayUser, RollupBoundary, RollupMark
 from .tokens import ApiToken
 from .users import DashboardSession, DashboardUser
 
 __all__ = [
     "ApiToken",
+    "DailyMetric",
     "DashboardSession",
     "DashboardUser",
     "ErasedUser",
@@ -20,7 +21,6 @@ __all__ = [
     "IngestAudit",
     "LiveDay",
     "LiveDayUser",
-    "Metric",
     "RollupBoundary",
     "RollupMark",
 ]

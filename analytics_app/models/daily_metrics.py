@@ -1,4 +1,8 @@
-"""Metrics: daily rollups of events, one row per (date, name, dimensions)."""
+"""Daily metrics: the rollups of events, one row per (date, name, dimensions).
+
+The table is ``metrics`` (the product's name for it); the Python name says 'daily' to keep
+it apart from the Prometheus metrics of ``analytics_app.metrics``.
+"""
 
 from datetime import date, datetime
 from typing import Any
@@ -10,7 +14,7 @@ from ..extensions import db
 from .types import BigId, Json, Timestamp
 
 
-class Metric(db.Model):
+class DailyMetric(db.Model):
     """A daily figure such as DAU, keyed by its dimensions (time zone, event type, …)."""
 
     __tablename__ = "metrics"

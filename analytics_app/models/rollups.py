@@ -1,5 +1,5 @@
 """Bookkeeping for rollups: which stretches of event time changed since the last rollup, how
-far the rollups reach, and today's distinct users so far."""
+far the rollups reach, and today's distinct users so far (``rollup.protocol`` explains them)."""
 
 from datetime import date, datetime
 
@@ -11,11 +11,8 @@ from .types import BigId, Timestamp
 
 
 class RollupMark(db.Model):
-    """The time span of one stored batch, appended at ingest and consumed by the rollup.
-
-    Append-only (no unique key), so concurrent batches never wait on each other; the rollup
-    recomputes the days these spans touch, then deletes the marks it has seen.
-    """
+    """The time span of events changed behind the rollup boundary (a late batch, an erasure);
+    append-only, consumed by the rollup."""
 
     __tablename__ = "rollup_marks"
 
@@ -25,11 +22,7 @@ class RollupMark(db.Model):
 
 
 class RollupBoundary(db.Model):
-    """One row: the instant before which a rollup may already include events.
-
-    Ingest marks every batch reaching back before it. The rollup moves it forward before it
-    computes anything, so events it does not see are either after the boundary or marked.
-    """
+    """One row: the instant before which a rollup may already include events."""
 
     __tablename__ = "rollup_boundary"
 

@@ -9,7 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from ..extensions import db
-from .raw import NO_FILTERS, events
+from .range import NO_FILTERS
+from .raw import conditions, events
 
 COLUMNS = ("id", "ts", "user_id", "type", "src", "payload")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -32,9 +33,9 @@ def _iso_utc(dialect):
 
 def select_rows(dialect, lo=None, hi=None, filters=NO_FILTERS):
     """The export query, oldest first; ``lo``/``hi`` bound ``ts`` when given."""
-    conditions = list(filters.clauses())
+    clauses = list(conditions(filters))
     if lo is not None:
-        conditions += [events.c.ts >= lo, events.c.ts < hi]
+        clauses += [events.c.ts >= lo, events.c.ts < hi]
     return (
         sa.select(
             events.c.id.label("id"),
@@ -44,17 +45,17 @@ def select_rows(dialect, lo=None, hi=None, filters=NO_FILTERS):
             neutralised(events.c.src).label("src"),
             sa.cast(events.c.payload, sa.Text).label("payload"),
         )
-        .where(*conditions)
+        .where(*clauses)
         .order_by(events.c.ts, events.c.id)
     )
 
 
 def count_rows(lo=None, hi=None, filters=NO_FILTERS):
     """How many events the export will hold."""
-    conditions = list(filters.clauses())
+    clauses = list(conditions(filters))
     if lo is not None:
-        conditions += [events.c.ts >= lo, events.c.ts < hi]
-    return db.session.scalar(sa.select(sa.func.count()).select_from(events).where(*conditions))
+        clauses += [events.c.ts >= lo, events.c.ts < hi]
+    return db.session.scalar(sa.select(sa.func.count()).select_from(events).where(*clauses))
 
 
 def copy_statement(query):

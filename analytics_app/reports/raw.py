@@ -1,67 +1,53 @@
 """Report queries over raw events: the one place their SQL lives, for PostgreSQL and SQLite.
 
-Day buckets are passed in as UTC spans (a ``windows`` CTE of ``(n, lo, hi)`` rows) rather than
+Day buckets are passed in as UTC spans (a ``spans`` CTE of ``(n, lo, hi)`` rows) rather than
 computed with the database's time-zone functions, so local days, daylight-saving changes and
 SQLite (which has no time zones) all give the same answers.
 """
-
-from dataclasses import dataclass
 
 import sqlalchemy as sa
 
 from ..extensions import db
 from ..models import Event
 from ..models.types import Timestamp
+from .range import NO_FILTERS
 
 events = Event.__table__
 
 
-@dataclass(frozen=True)
-class Filters:
-    """Optional event filters shared by every report."""
-
-    type: str | None = None
-    src: str | None = None
-    user_id: str | None = None
-
-    def __bool__(self):
-        return any((self.type, self.src, self.user_id))
-
-    def clauses(self):
-        clauses = []
-        if self.type:
-            clauses.append(events.c.type == self.type)
-        if self.src:
-            clauses.append(events.c.src == self.src)
-        if self.user_id:
-            clauses.append(events.c.user_id == self.user_id)
-        return clauses
+def conditions(filters):
+    """The WHERE clauses of a ``Filters`` value."""
+    clauses = []
+    if filters.type:
+        clauses.append(events.c.type == filters.type)
+    if filters.src:
+        clauses.append(events.c.src == filters.src)
+    if filters.user_id:
+        clauses.append(events.c.user_id == filters.user_id)
+    return clauses
 
 
-NO_FILTERS = Filters()
-
-
-def _windows(spans):
-    """A CTE of numbered UTC spans, ``WITH windows(n, lo, hi) AS (VALUES …)``."""
+def _numbered(spans):
+    """A CTE of numbered UTC spans, ``WITH spans(n, lo, hi) AS (VALUES …)``."""
     values = sa.values(
         sa.column("n", sa.Integer),
         sa.column("lo", Timestamp),
         sa.column("hi", Timestamp),
-        name="windows",
+        name="spans",
     )
-    return values.data([(n, lo, hi) for n, (lo, hi) in enumerate(spans)]).cte("windows")
+    return values.data([(n, lo, hi) for n, (lo, hi) in enumerate(spans)]).cte("spans")
 
 
-def _in_window(windows):
-    return sa.and_(events.c.ts >= windows.c.lo, events.c.ts < windows.c.hi)
+def _in_span(numbered):
+    return sa.and_(events.c.ts >= numbered.c.lo, events.c.ts < numbered.c.hi)
 
 
-def _active(windows, filters):
-    """``SELECT DISTINCT n, user_id``: which users had (filtered) events in which window."""
+def _active(numbered, filters):
+    """``SELECT DISTINCT n, user_id``: which users had (filtered) events in which span."""
     return (
-        sa.select(windows.c.n, events.c.user_id)
-        .select_from(windows.join(events, _in_window(windows)))
-        .where(*filters.clauses())
+        sa.select(numbered.c.n, events.c.user_id)
+        .select_from(numbered.join(events, _in_span(numbered)))
+        .where(*conditions(filters))
         .distinct()
     )
 
@@ -79,13 +65,13 @@ def distinct_users(spans, filters=NO_FILTERS):
         lo, hi = spans[0]
         users = (
             sa.select(events.c.user_id)
-            .where(events.c.ts >= lo, events.c.ts < hi, *filters.clauses())
+            .where(events.c.ts >= lo, events.c.ts < hi, *conditions(filters))
             .distinct()
             .subquery()
         )
         return [db.session.scalar(sa.select(sa.func.count()).select_from(users))]
-    windows = _windows(spans)
-    pairs = _active(windows, filters).subquery()
+    numbered = _numbered(spans)
+    pairs = _active(numbered, filters).subquery()
     query = sa.select(pairs.c.n, sa.func.count()).group_by(pairs.c.n)
     counts = dict(db.session.execute(query).all())
     return [counts.get(n, 0) for n in range(len(spans))]
@@ -95,13 +81,13 @@ def trailing_active_users(spans, lengths, filters=NO_FILTERS):
     """For consecutive day spans, the users active in the ``length`` days ending on each day.
 
     Returns ``{length: [count for each span]}``; a span's count is only complete when at least
-    ``length - 1`` spans precede it. One pass over the events, not one per window: the
+    ``length - 1`` spans precede it. One pass over the events, not one per length: the
     distinct (day, user) pairs are read once; each user adds 1 from an active day until their
-    next active day or the window's end, whichever comes first, and a running sum of those
-    steps is the count (DAU is length 1, WAU 7, MAU 30).
+    next active day or the end of the ``length`` days, whichever comes first, and a running
+    sum of those steps is the count (DAU is length 1, WAU 7, MAU 30).
     """
-    windows = _windows(spans)
-    user_days = _active(windows, filters).cte("user_days")
+    numbered = _numbered(spans)
+    user_days = _active(numbered, filters).cte("user_days")
     following = sa.func.lead(user_days.c.n).over(
         partition_by=user_days.c.user_id, order_by=user_days.c.n
     )
@@ -147,12 +133,12 @@ def event_counts(spans, filters=NO_FILTERS):
     """Count events per span by (type, src); return ``[{(type, src): count}]`` per span."""
     if not spans:
         return []
-    windows = _windows(spans)
+    numbered = _numbered(spans)
     query = (
-        sa.select(windows.c.n, events.c.type, events.c.src, sa.func.count())
-        .select_from(windows.join(events, _in_window(windows)))
-        .where(*filters.clauses())
-        .group_by(windows.c.n, events.c.type, events.c.src)
+        sa.select(numbered.c.n, events.c.type, events.c.src, sa.func.count())
+        .select_from(numbered.join(events, _in_span(numbered)))
+        .where(*conditions(filters))
+        .group_by(numbered.c.n, events.c.type, events.c.src)
     )
     result = [{} for _ in spans]
     for n, type_, src, count in db.session.execute(query):
@@ -176,7 +162,7 @@ def sessions(lo, hi, filters=NO_FILTERS):
             sa.func.min(events.c.ts).label("first"),
             sa.func.max(events.c.ts).label("last"),
         )
-        .where(events.c.ts >= lo, events.c.ts < hi, session_id.is_not(None), *filters.clauses())
+        .where(events.c.ts >= lo, events.c.ts < hi, session_id.is_not(None), *conditions(filters))
         .group_by(session_id)
         .subquery()
     )
@@ -197,7 +183,7 @@ def top_pages(lo, hi, filters=NO_FILTERS, limit=10):
             events.c.ts < hi,
             events.c.type == "page_view",
             page.is_not(None),
-            *filters.clauses(),
+            *conditions(filters),
         )
         .group_by(page)
         .order_by(sa.desc("views"), page)
@@ -215,22 +201,23 @@ def retention(cohort_days, horizon_days, offsets, filters=NO_FILTERS):
     cohort day: ``retained`` counts cohort users active on cohort day + N.
     """
     spans = [*cohort_days, *horizon_days]
-    windows = _windows(spans)
-    activity = _active(windows, filters).cte("activity")
+    numbered = _numbered(spans)
+    activity = _active(numbered, filters).cte("activity")
     firsts = (
         sa.select(events.c.user_id, sa.func.min(events.c.ts).label("first_ts"))
-        .where(events.c.user_id.in_(sa.select(activity.c.user_id)), *filters.clauses())
+        .where(events.c.user_id.in_(sa.select(activity.c.user_id)), *conditions(filters))
         .group_by(events.c.user_id)
         .cte("firsts")
     )
     cohorts = (
-        sa.select(windows.c.n, firsts.c.user_id)
+        sa.select(numbered.c.n, firsts.c.user_id)
         .select_from(
-            windows.join(
-                firsts, sa.and_(firsts.c.first_ts >= windows.c.lo, firsts.c.first_ts < windows.c.hi)
+            numbered.join(
+                firsts,
+                sa.and_(firsts.c.first_ts >= numbered.c.lo, firsts.c.first_ts < numbered.c.hi),
             )
         )
-        .where(windows.c.n < len(cohort_days))
+        .where(numbered.c.n < len(cohort_days))
         .cte("cohorts")
     )
     retained_columns = [
@@ -258,7 +245,7 @@ def latest_events(lo, hi, filters=NO_FILTERS, limit=20):
     """The newest events in a span, newest first: ``(ts, user_id, type, src, payload)``."""
     query = (
         sa.select(events.c.ts, events.c.user_id, events.c.type, events.c.src, events.c.payload)
-        .where(events.c.ts >= lo, events.c.ts < hi, *filters.clauses())
+        .where(events.c.ts >= lo, events.c.ts < hi, *conditions(filters))
         .order_by(events.c.ts.desc(), events.c.id.desc())
         .limit(limit)
     )

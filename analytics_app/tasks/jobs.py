@@ -4,12 +4,13 @@ from flask import current_app
 
 from .. import erasure, retention
 from ..exports import jobs as export_jobs
-from ..reports import rollups
+from ..reports.stored import rolled_zones
+from ..rollup.run import roll_up
 
 
 def rollup():
     """Bring rollups up to date (new finished days and days changed by late events)."""
-    return rollups.roll_up(rollups.rolled_zones(current_app.config))
+    return roll_up(rolled_zones(current_app.config))
 
 
 def cleanup():

@@ -25,7 +25,8 @@ import requests
 from analytics_app import ROOT, create_app, demo
 from analytics_app.dashboard import users
 from analytics_app.extensions import db
-from analytics_app.reports import rollups
+from analytics_app.reports.stored import rolled_zones
+from analytics_app.rollup.run import roll_up
 
 from browser import LOCAL_HOSTS, chromium
 from conftest import REDIS_URL, base_env, postgres_database
@@ -66,7 +67,7 @@ def site():
 
             upgrade(directory=str(ROOT / "migrations"))
             demo.load(users=80, days=DEFAULT_DAYS)
-            rollups.roll_up(rollups.rolled_zones(app.config))
+            roll_up(rolled_zones(app.config))
             users.create(ADMIN, PASSWORD, is_admin=True)
             users.create(ANALYST, PASSWORD)
             db.session.remove()

@@ -17,7 +17,8 @@ from fixtures import (  # noqa: F401 - fixtures, requested by name
 
 from analytics_app.exports import jobs
 from analytics_app.exports.request import ExportRequest
-from analytics_app.reports.raw import Filters
+from analytics_app.reports.periods import zone
+from analytics_app.reports.range import ReportRange
 
 from dataset import generate, store
 from helpers import Client, make_token
@@ -97,7 +98,8 @@ def test_large_exports_become_jobs_with_a_download_link(admin, api, dashboard_ap
 
 
 def _pending_job(app, requested_by):
-    request = ExportRequest("csv", "UTC", date(2026, 10, 25), date(2026, 10, 26), Filters())
+    days = ReportRange(zone("UTC"), date(2026, 10, 25), date(2026, 10, 26))
+    request = ExportRequest("csv", days)
     with app.app_context():
         return jobs.create(request, requested_by).id
 

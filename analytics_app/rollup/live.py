@@ -1,0 +1,73 @@
+"""Keep today's distinct users counted up to a few minutes ago, for the live DAU.
+
+Per rolled zone, ``live_day_users`` holds the ids of today's users from local midnight up to
+``covered_until`` and ``live_days`` their number; each rollup adds only the users first seen
+since the last one (``reports.live`` reads them). The rollup has moved the boundary to
+``covered_until`` before this runs, so the count is exact (``rollup.protocol``).
+"""
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from ..extensions import db
+from ..models import LiveDay, LiveDayUser
+from ..reports.live import covered, is_stale, newcomers
+from ..reports.periods import as_utc, day_in, today_in
+
+LIVE_LAG = timedelta(minutes=10)
+"""How far behind the rollup's clock today's counted stretch ends.
+
+A batch reaching back before the boundary is marked and turns the live figure stale until
+the next rollup, so the lag is longer than an SDK usually holds events (its flush interval,
+a retry or two).
+"""
+
+
+def _add_users(tz, date, lo, hi):
+    """Add the users with events in ``[lo, hi)`` not yet counted for the day; return how many."""
+    new = newcomers(tz, date, lo, hi).subquery()
+    rows = sa.select(sa.literal(tz), sa.literal(date, sa.Date), new.c.user_id)
+    insert = sa.insert(LiveDayUser).from_select(["tz", "date", "user_id"], rows)
+    # SQLAlchemy only keeps an INSERT's rowcount when asked to.
+    return db.session.execute(insert.execution_options(preserve_rowcount=True)).rowcount
+
+
+def _forget(tz, keep=None):
+    """Delete the zone's live rows, except those of the date ``keep``."""
+    for model in (LiveDay, LiveDayUser):
+        query = sa.delete(model).where(model.tz == tz)
+        if keep is not None:
+            query = query.where(model.date != keep)
+        db.session.execute(query)
+
+
+def refresh(zones, marks, until):
+    """Extend today's counted stretch of every zone (ZoneInfo) to ``until``; commit per zone.
+
+    Only called after the boundary has reached ``until``. A stale or missing stretch is
+    recounted from local midnight, otherwise only ``[covered_until, until)`` is read. Rows of
+    zones no longer rolled go: the marks that would tell them stale are consumed without them.
+    """
+    names = [tzinfo.key for tzinfo in zones]
+    for model in (LiveDay, LiveDayUser):
+        db.session.execute(sa.delete(model).where(model.tz.not_in(names)))
+    for tzinfo in zones:
+        tz, today = tzinfo.key, today_in(tzinfo)
+        day = day_in(today, tzinfo)
+        _forget(tz, keep=today)
+        if until <= day.start:
+            _forget(tz)
+            db.session.commit()
+            continue
+        row = covered(tz, today)
+        counted_until = as_utc(row.covered_until) if row else None
+        if row is None or is_stale(marks, day.start, counted_until):
+            _forget(tz)
+            users, counted_until = _add_users(tz, today, day.start, until), until
+        else:
+            users = row.users + _add_users(tz, today, counted_until, until)
+            counted_until = max(until, counted_until)
+            db.session.execute(sa.delete(LiveDay).where(LiveDay.tz == tz, LiveDay.date == today))
+        db.session.add(LiveDay(tz=tz, date=today, covered_until=counted_until, users=users))
+        db.session.commit()

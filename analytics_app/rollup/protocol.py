@@ -1,0 +1,89 @@
+"""How ingest, erasure and the rollup stay exact together: the boundary, the marks and the lock.
+
+This is the one explanation; the writers (``ingest.writer``, ``erasure``, ``rollup``) import
+the names below rather than restate it.
+
+**The boundary.** One row of ``rollup_boundary`` holds ``covered_before``: the instant before
+which some rollup (a finished day, or the counted part of today, see ``rollup.live``) may
+already include events. The rollup moves it forward (``advance_boundary``), never back, before
+it reads any event.
+
+**The marks.** Ingest appends a mark (``rollup_marks``: the batch's first and last ``ts``) in the
+same transaction as a batch that reaches back before the boundary; erasure appends one for each
+span of events it deletes. A mark makes the days it touches, and the trailing figures (WAU, MAU)
+that contain them, stale: reports count those days from raw events until the next rollup
+recomputes them and deletes the marks it has read. Marks are append-only, so concurrent batches
+never wait on each other.
+
+**The lock.** On PostgreSQL one advisory lock (``LOCK_KEY``) orders the two sides. Ingest reads
+the boundary through ``rollup_covered_before()`` and the erased users through
+``erased_among(ids)`` / ``any_erased()``; each takes the lock *shared* first and holds it until
+the batch commits. The rollup moves the boundary through ``advance_rollup_boundary(instant)``,
+and the erasure job starts with ``wait_for_ingest()``; both take it *exclusively*, so they wait
+for every batch in flight. Hence a batch committing after the boundary moved was compared with
+the new value (it is marked if it must be), and a batch written while a user was being erased
+either drops the user's events or is finished before the job looks for them. The functions are
+VOLATILE PL/pgSQL, so each reads with a snapshot taken after the lock (migrations 0005, 0006).
+On SQLite, write transactions exclude each other, which gives the same order.
+
+Events the rollup reads after moving the boundary are therefore complete before it, but for
+marked ones: that is what makes rollups, and today's live count, exact.
+"""
+
+from datetime import UTC
+
+import sqlalchemy as sa
+
+from ..extensions import db
+from ..models import RollupBoundary, RollupMark
+
+LOCK_KEY = 4_632_117_019
+"""The advisory lock of the boundary and of erasure (fixed in migrations 0005 and 0006)."""
+
+# The SQL functions ingest calls inside its statements (defined by the migrations).
+COVERED_BEFORE = "rollup_covered_before()"
+ERASED_AMONG = "erased_among"
+ANY_ERASED = "any_erased()"
+
+ADVANCE_LOCK_TIMEOUT = "2s"
+"""How long moving the boundary waits for batches in flight before giving up.
+
+Batches arriving meanwhile queue behind the exclusive lock: rather than stall ingest behind a
+stuck batch, the rollup fails and the next scheduled run tries again.
+"""
+
+
+def advance_boundary(instant):
+    """Move the boundary forward to ``instant`` (never back), and commit."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(sa.text(f"SET LOCAL lock_timeout = '{ADVANCE_LOCK_TIMEOUT}'"))
+        advance = sa.text("SELECT advance_rollup_boundary(:instant)")
+        db.session.execute(advance, {"instant": instant})
+    else:
+        covered = RollupBoundary.covered_before
+        db.session.execute(
+            sa.update(RollupBoundary)
+            .where(sa.or_(covered.is_(None), covered < instant))
+            .values(covered_before=instant.astimezone(UTC))
+        )
+    db.session.commit()
+
+
+def wait_for_ingest():
+    """Wait until every batch in flight has committed, then commit (PostgreSQL; a no-op on
+    SQLite, whose writes do not overlap)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(sa.text("SELECT wait_for_ingest()"))
+        db.session.commit()
+
+
+def mark(first_ts, last_ts):
+    """Append a mark for events changed in ``[first_ts, last_ts]`` (the caller commits)."""
+    db.session.add(RollupMark(first_ts=first_ts, last_ts=last_ts))
+
+
+def consume_marks(ids):
+    """Delete marks the rollup has read and accounted for (the caller commits)."""
+    for offset in range(0, len(ids), 500):
+        chunk = ids[offset : offset + 500]
+        db.session.execute(sa.delete(RollupMark).where(RollupMark.id.in_(chunk)))
