@@ -33,8 +33,8 @@ def create_app(env=None):
 
     app = Flask(__name__, static_folder=ROOT / "static", template_folder=ROOT / "templates")
     app.config.update(load_config({**os.environ, **(env or {})}, app.instance_path))
-    if app.config["PROXY_FIX_HOPS"]:
-        hops = app.config["PROXY_FIX_HOPS"]
+    if app.config["TRUSTED_PROXIES"]:
+        hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     logs.init_app(app)

@@ -94,6 +94,12 @@ def database_url(raw):
     return raw
 
 
+def _trusted_proxies(env):
+    """``TRUSTED_PROXIES``; ``PROXY_FIX_HOPS``, its earlier name, still works."""
+    name = "TRUSTED_PROXIES" if env.get("TRUSTED_PROXIES") else "PROXY_FIX_HOPS"
+    return _int(env, name, 0, 0)
+
+
 def _jwt_secret(env, app_env, instance_path):
     secret = env.get("JWT_SECRET_KEY", "")
     if secret and secret not in KNOWN_EXAMPLE_SECRETS and len(secret) >= MIN_SECRET_LENGTH:
@@ -187,6 +193,7 @@ def load_config(env, instance_path):
         "MAX_PAYLOAD_BYTES": _int(env, "MAX_PAYLOAD_BYTES", 32 * 1024),
         "MAX_PAYLOAD_DEPTH": _int(env, "MAX_PAYLOAD_DEPTH", 32),
         "RATE_LIMIT_PER_MINUTE": _int(env, "RATE_LIMIT_PER_MINUTE", 100),
+        "RATE_LIMIT_TOKEN_PER_MINUTE": _int(env, "RATE_LIMIT_TOKEN_PER_MINUTE", 60_000),
         "EVENT_RETENTION_DAYS": _int(env, "EVENT_RETENTION_DAYS", 90),
         "METRICS_RETENTION_DAYS": _int(env, "METRICS_RETENTION_DAYS", 365),
         "CLOCK_SKEW_TOLERANCE_SECONDS": _int(env, "CLOCK_SKEW_TOLERANCE_SECONDS", 3600, 0),
@@ -196,7 +203,7 @@ def load_config(env, instance_path):
         "ANONYMIZE_KEY": anonymize_key,
         "INGEST_ALIAS_PATH": alias,
         "CORS_ORIGINS": _list(env, "CORS_ORIGINS", ["*"]),
-        "PROXY_FIX_HOPS": _int(env, "PROXY_FIX_HOPS", 0, 0),
+        "TRUSTED_PROXIES": _trusted_proxies(env),
         "REPORT_TIMEZONE": report_tz,
         "REPORT_CACHE_SECONDS": _int(env, "REPORT_CACHE_SECONDS", 30, 0),
         # The dashboard's session cookie key; derived from JWT_SECRET_KEY when unset.

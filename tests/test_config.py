@@ -22,6 +22,15 @@ def test_defaults_run_on_embedded_sqlite_in_development(tmp_path):
     assert settings["EVENT_RETENTION_DAYS"] == 90
     assert settings["METRICS_RETENTION_DAYS"] == 365
     assert "page_view" in settings["ALLOWED_EVENT_TYPES"]
+    assert settings["RATE_LIMIT_TOKEN_PER_MINUTE"] == 60_000
+    assert settings["TRUSTED_PROXIES"] == 0
+
+
+def test_trusted_proxies_keeps_its_earlier_name_working(tmp_path):
+    assert config(tmp_path, PROXY_FIX_HOPS="2")["TRUSTED_PROXIES"] == 2
+    assert config(tmp_path, TRUSTED_PROXIES="1", PROXY_FIX_HOPS="2")["TRUSTED_PROXIES"] == 1
+    with pytest.raises(ConfigError):
+        config(tmp_path, TRUSTED_PROXIES="-1")
 
 
 def test_development_keeps_a_generated_secret_across_restarts(tmp_path):
