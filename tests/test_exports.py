@@ -237,6 +237,8 @@ def test_every_export_route_needs_the_read_scope(client, method, path):
         {"start": "2026-11-01"},
         {"tz": "Nowhere/City"},
         {"start": "x", "end": "y"},
+        {"start": "0001-01-01", "end": "0001-01-02"},
+        {"start": "2026-11-01", "end": "9999-12-31"},
     ],
 )
 def test_bad_export_requests_are_422(client, params):

@@ -222,6 +222,56 @@ def test_bad_report_parameters_are_422(client, params):
     assert response.json()["code"] == 422
 
 
+REPORTS = ["dau", "active-users", "engagement", "retention", "events"]
+
+
+@pytest.mark.parametrize("path", REPORTS)
+@pytest.mark.parametrize(
+    ("params", "named"),
+    [
+        ({"tz": "Mars/Olympus"}, "tz"),
+        ({"start": "2026-11-05", "end": "2026-11-01"}, "start"),
+        ({"start": "2024-01-01", "end": "2026-01-01"}, "end"),
+        ({"start": "0001-01-01", "end": "0001-01-02", "tz": "Asia/Tokyo"}, "end start"),
+        ({"start": "2026-11-01", "end": "9999-12-31"}, "end"),
+        ({"start": "1969-12-31", "end": "1970-01-02"}, "start"),
+        ({"timezone": "America/New_York"}, "timezone"),
+        ({"start_date": "2026-11-01"}, "start_date"),
+    ],
+)
+def test_a_bad_or_unknown_parameter_is_a_422_naming_it(client, path, params, named):
+    if path == "events" and named == "end" and "2024-01-01" in params.values():
+        pytest.skip("an export's range is as long as the data")
+    response = client.get(f"/api/analytics/reports/{path}", params=params)
+    assert response.status_code == 422, response.text
+    assert sorted(response.json()["errors"]["query"]) == named.split()
+
+
+@pytest.mark.parametrize(
+    "params", [{"date": "9999-12-31"}, {"date": "0001-01-01", "tz": "Asia/Tokyo"}]
+)
+def test_dates_past_the_reportable_years_are_422_not_500(client, params):
+    response = client.get("/api/analytics/reports/dau", params=params)
+    assert response.status_code == 422
+    assert response.json()["errors"]["query"] == {
+        "date": ["dates run from 1970-01-01 to 2200-12-31"]
+    }
+
+
+@pytest.mark.parametrize("path", REPORTS)
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"start": "1970-01-01", "end": "1970-01-01", "tz": "Asia/Tokyo"},
+        {"start": "2200-12-31", "end": "2200-12-31", "tz": "Pacific/Kiritimati"},
+        {"start": "1970-01-01", "end": "1970-01-01", "tz": "America/Los_Angeles"},
+    ],
+)
+def test_the_first_and_last_reportable_days_answer(client, path, params):
+    response = client.get(f"/api/analytics/reports/{path}", params=params)
+    assert response.status_code == 200, response.text
+
+
 @pytest.mark.parametrize("path", ["dau", "active-users", "engagement", "retention"])
 def test_reports_need_the_read_scope(client, path):
     url = f"/api/analytics/reports/{path}"

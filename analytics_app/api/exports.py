@@ -15,7 +15,7 @@ from ..models import ExportJob
 from ..reports.range import Filters, RangeError, ReportRange, resolve_zone
 from ..tasks import enqueue_job, tasks
 from .docs import BEARER, error_responses
-from .report_schemas import ReportQuerySchema
+from .report_schemas import QUERY, ReportQuerySchema
 
 blp = Blueprint(
     "exports", __name__, url_prefix="/api/analytics", description="Export events as CSV or Excel."
@@ -56,7 +56,7 @@ class EventExport(MethodView):
             "200": {"description": "The file", "content": {t: {} for t in MEDIA_TYPES.values()}}
         },
     )
-    @blp.arguments(ExportQuerySchema, location="query")
+    @blp.arguments(ExportQuerySchema, **QUERY)
     @error_responses(blp, 401, 403, 422)
     def get(self, args):
         """Download events as CSV (streamed as it is read) or Excel, for the filters given."""

@@ -5,9 +5,35 @@ are applied in one place and a bad value is a 422 naming its parameter.
 """
 
 from flask import current_app
-from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+from marshmallow import (
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    validate,
+    validates_schema,
+)
 
-from ..reports.range import MAX_RANGE_DAYS, Filters, RangeError, ReportRange
+from ..reports.range import (
+    DATES_MESSAGE,
+    EARLIEST_DATE,
+    LATEST_DATE,
+    MAX_RANGE_DAYS,
+    Filters,
+    RangeError,
+    ReportRange,
+)
+
+QUERY = {"location": "query", "unknown": RAISE}
+"""How report and export endpoints read their query: a parameter they do not know (a typo
+such as ``timezone=``) is a 422 naming it, never silently ignored."""
+
+
+def bounded_date(description):
+    """A date parameter between ``EARLIEST_DATE`` and ``LATEST_DATE``."""
+    within = validate.Range(min=EARLIEST_DATE, max=LATEST_DATE, error=DATES_MESSAGE)
+    return fields.Date(validate=within, metadata={"description": description})
 
 
 class ReportQuerySchema(Schema):
@@ -20,8 +46,8 @@ class ReportQuerySchema(Schema):
             "example": "Europe/Berlin",
         },
     )
-    start = fields.Date(metadata={"description": "First local day of the range (YYYY-MM-DD)."})
-    end = fields.Date(metadata={"description": "Last local day of the range, included."})
+    start = bounded_date("First local day of the range (YYYY-MM-DD).")
+    end = bounded_date("Last local day of the range, included.")
     type = fields.String(validate=validate.Length(1, 64))
     src = fields.String(validate=validate.Length(1, 64))
     user_id = fields.String(validate=validate.Length(1, 255))
@@ -52,7 +78,7 @@ class ReportQuerySchema(Schema):
 
 
 class DauQuerySchema(ReportQuerySchema):
-    date = fields.Date(metadata={"description": "One local day (default: today)."})
+    date = bounded_date("One local day (default: today).")
 
     @validates_schema
     def _date_or_range(self, data, **kwargs):

@@ -20,7 +20,7 @@ blp = Blueprint(
 class DailyActiveUsers(MethodView):
     @require_token(READ)
     @blp.doc(security=BEARER)
-    @blp.arguments(schemas.DauQuerySchema, location="query")
+    @blp.arguments(schemas.DauQuerySchema, **schemas.QUERY)
     @blp.response(200, schemas.DauSchema)
     @error_responses(blp, 401, 403, 422)
     def get(self, args):
@@ -34,7 +34,7 @@ class DailyActiveUsers(MethodView):
 class ActiveUsers(MethodView):
     @require_token(READ)
     @blp.doc(security=BEARER)
-    @blp.arguments(schemas.ReportQuerySchema, location="query")
+    @blp.arguments(schemas.ReportQuerySchema, **schemas.QUERY)
     @blp.response(200, schemas.ActiveUsersSchema)
     @error_responses(blp, 401, 403, 422)
     def get(self, args):
@@ -46,7 +46,7 @@ class ActiveUsers(MethodView):
 class Engagement(MethodView):
     @require_token(READ)
     @blp.doc(security=BEARER)
-    @blp.arguments(schemas.ReportQuerySchema, location="query")
+    @blp.arguments(schemas.ReportQuerySchema, **schemas.QUERY)
     @blp.response(200, schemas.EngagementSchema)
     @error_responses(blp, 401, 403, 422)
     def get(self, args):
@@ -58,7 +58,7 @@ class Engagement(MethodView):
 class Retention(MethodView):
     @require_token(READ)
     @blp.doc(security=BEARER)
-    @blp.arguments(schemas.RetentionQuerySchema, location="query")
+    @blp.arguments(schemas.RetentionQuerySchema, **schemas.QUERY)
     @blp.response(200, schemas.RetentionSchema)
     @error_responses(blp, 401, 403, 422)
     def get(self, args):

@@ -17,6 +17,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..auth import SCOPES
 from ..reports.periods import UnknownTimeZoneError, zone
+from ..reports.range import DATES_SENTENCE, EARLIEST_DATE, LATEST_DATE
 from .users import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
 TOKEN_LIFETIMES = [
@@ -48,11 +49,16 @@ def _known_zone(form, field):
             raise ValidationError(f"{field.data!r} is not an IANA time zone") from None
 
 
+def _reportable_date(form, field):
+    if field.data and not EARLIEST_DATE <= field.data <= LATEST_DATE:
+        raise ValidationError(DATES_SENTENCE)
+
+
 class FilterForm(Form):
     """The range and filter bar, read from the query string (a GET: no CSRF token)."""
 
-    start = DateField("From", validators=[Optional()])
-    end = DateField("To", validators=[Optional()])
+    start = DateField("From", validators=[Optional(), _reportable_date])
+    end = DateField("To", validators=[Optional(), _reportable_date])
     tz = StringField("Time zone", validators=[Optional(), Length(max=64), _known_zone])
     type = SelectField("Type", validators=[Optional()], validate_choice=True)
     src = StringField("Source", validators=[Optional(), Length(max=64)])

@@ -14,6 +14,11 @@ from .periods import UnknownTimeZoneError, day_in, days_between, today_in, zone
 
 MAX_RANGE_DAYS = 366
 """The longest range a report covers, in days."""
+EARLIEST_DATE = date(1970, 1, 1)
+LATEST_DATE = date(2200, 12, 31)
+"""The dates a report may name: wide enough for any real data, far from datetime's limits."""
+DATES_MESSAGE = f"dates run from {EARLIEST_DATE} to {LATEST_DATE}"
+DATES_SENTENCE = f"Dates run from {EARLIEST_DATE:%d %b %Y} to {LATEST_DATE:%d %b %Y}."
 
 
 class RangeError(ValueError):
@@ -85,8 +90,11 @@ class ReportRange:
         """Fill in the defaults (``default_zone``; a range of ``default_days`` ending today)
         and check the limits; raise ``RangeError`` naming the parameter at fault."""
         tzinfo = resolve_zone(tz or default_zone)
+        for name, value in (("start", start), ("end", end)):
+            if value is not None and not EARLIEST_DATE <= value <= LATEST_DATE:
+                raise RangeError(name, DATES_MESSAGE, DATES_SENTENCE)
         end = end or today_in(tzinfo)
-        start = start or end - timedelta(days=default_days - 1)
+        start = start or max(EARLIEST_DATE, end - timedelta(days=default_days - 1))
         if start > end:
             raise RangeError(
                 "start", "start must not be after end", "The first day comes after the last."

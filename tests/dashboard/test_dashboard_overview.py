@@ -93,6 +93,8 @@ def test_filters_that_cannot_be_shown_are_explained(admin):
         ({"tz": "Mars/Olympus_Mons"}, "is not an IANA time zone"),
         ({"type": "not_a_type"}, "Not a valid choice"),
         ({"start": "yesterday"}, "Not a valid date value"),
+        ({"start": "0001-01-01", "tz": "Asia/Tokyo"}, "Dates run from 01 Jan 1970 to 31 Dec 2200."),
+        ({"end": "9999-12-31"}, "Dates run from 01 Jan 1970 to 31 Dec 2200."),
     ]:
         page = admin.get("/dashboard", params=args)
         assert page.status_code == 422, args
