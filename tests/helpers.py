@@ -1,5 +1,6 @@
 """Test helpers: a live HTTP server, an HTTP client, PyJWT-made tokens, sample events."""
 
+import re
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -44,7 +45,12 @@ class Client:
         token = self.token if token is ... else token
         if token is not None:
             headers.setdefault("Authorization", f"Bearer {token}")
-        return self.session.request(method, self.url + path, headers=headers, timeout=30, **kwargs)
+        response = self.session.request(
+            method, self.url + path, headers=headers, timeout=30, **kwargs
+        )
+        if response.headers.get("Content-Type", "").startswith("application/json"):
+            assert_times_have_offsets(response.json())
+        return response
 
     def get(self, path, **kwargs):
         return self.request("GET", path, **kwargs)
@@ -54,6 +60,24 @@ class Client:
 
     def ingest(self, events, **kwargs):
         return self.post("/api/analytics/ingest", json=events, **kwargs)
+
+
+# Anything that starts like a date and a time of day must be a full RFC 3339 time with an
+# offset, or strict clients (generated ones among them) fail to parse it.
+_LOOKS_LIKE_A_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})")
+
+
+def assert_times_have_offsets(body, where="body"):
+    """Fail on any time in a JSON answer that is not RFC 3339 with an offset."""
+    if isinstance(body, dict):
+        for key, value in body.items():
+            assert_times_have_offsets(value, f"{where}.{key}")
+    elif isinstance(body, list):
+        for index, value in enumerate(body):
+            assert_times_have_offsets(value, f"{where}[{index}]")
+    elif isinstance(body, str) and _LOOKS_LIKE_A_TIME.match(body):
+        assert _RFC3339.fullmatch(body), f"{where} = {body!r} is not RFC 3339 with an offset"
 
 
 def make_token(

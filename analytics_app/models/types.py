@@ -1,9 +1,32 @@
 """Column types that differ between PostgreSQL and SQLite, declared once."""
 
+from datetime import UTC
+
 from sqlalchemy import JSON, BigInteger, DateTime, Integer
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.types import TypeDecorator
 
 # SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 Json = JSON().with_variant(JSONB(), "postgresql")
-Timestamp = DateTime(timezone=True)
+
+
+class Timestamp(TypeDecorator):
+    """An instant, read back as an aware datetime on both databases.
+
+    PostgreSQL keeps ``timestamptz`` and psycopg returns it aware. SQLite keeps text without an
+    offset: instants are written in UTC and read back as UTC, so every answer carries an offset.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is not None and dialect.name == "sqlite":
+            return value.astimezone(UTC)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
