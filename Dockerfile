@@ -19,8 +19,8 @@ RUN pip install -c constraints.txt . && pip uninstall -y analytics-service
 # --- runtime: no compilers, no build files, an unprivileged user ---------------------------------
 FROM python:3.12-slim
 RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin analytics \
-    && mkdir -p /data/exports /tmp/analytics-metrics \
-    && chown analytics:analytics /data/exports /tmp/analytics-metrics
+    && mkdir -p /data/exports \
+    && chown analytics:analytics /data/exports
 COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
 COPY wsgi.py ./
@@ -35,9 +35,12 @@ ENV PATH=/opt/venv/bin:$PATH \
     APP_ENV=production \
     BIND=0.0.0.0:8000 \
     EXPORT_DIR=/data/exports \
-    PROMETHEUS_MULTIPROC_DIR=/tmp/analytics-metrics
+    METRICS_BIND=0.0.0.0:9100 \
+    WORKER_METRICS_BIND=0.0.0.0:9101
 USER analytics
-EXPOSE 8000
+# 8000: the service; 9100 (web) and 9101 (worker): Prometheus metrics, for the monitoring
+# network only.
+EXPOSE 8000 9100 9101
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/api/analytics/healthz', timeout=4)"]
 CMD ["gunicorn", "-c", "python:analytics_app.gunicorn_conf", "wsgi:app"]

@@ -1,5 +1,6 @@
 """Operator commands under ``flask --app wsgi analytics …``."""
 
+import logging
 import re
 from datetime import timedelta
 
@@ -12,8 +13,12 @@ from .auth import SCOPES
 from .dashboard import tokens, users
 from .errors import AppError
 from .metrics import serve_worker_metrics
+from .metrics_server import parse_bind
 from .reports.stored import rolled_zones
 from .rollup.run import roll_up
+from .tasks import quiet_huey
+
+log = logging.getLogger(__name__)
 
 analytics = AppGroup("analytics", help="Analytics service administration.")
 token = AppGroup("token", help="API tokens for services and web apps.")
@@ -112,19 +117,39 @@ def demo_command(users, days, seed):
     roll_up(rolled_zones(current_app.config))
 
 
+def _bind(ctx, param, value):
+    if not value:
+        return None
+    try:
+        parse_bind(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+    return value
+
+
 @analytics.command("worker")
 @click.option("--workers", default=2, show_default=True, help="Worker threads.")
 @click.option(
-    "--metrics-port",
-    type=int,
-    default=None,
-    help="Serve this worker's Prometheus metrics (task runs and failures) on this port.",
+    "--metrics-bind",
+    envvar="WORKER_METRICS_BIND",
+    callback=_bind,
+    help="Serve this worker's Prometheus metrics on HOST:PORT (a bare PORT: 127.0.0.1).",
 )
-def worker_command(workers, metrics_port):
+def worker_command(workers, metrics_bind):
     """Run the Huey consumer: queued tasks and the periodic rollup and cleanup."""
-    if metrics_port:
-        serve_worker_metrics(current_app._get_current_object(), metrics_port)
-    huey = current_app.extensions["huey"]
+    app = current_app._get_current_object()
+    quiet_huey()
+    if metrics_bind:
+        serve_worker_metrics(app, metrics_bind)
+    log.info(
+        "worker started",
+        extra={
+            "threads": workers,
+            "queue": type(app.extensions["huey"]).__name__,
+            "metrics": metrics_bind,
+        },
+    )
+    huey = app.extensions["huey"]
     huey.create_consumer(workers=workers, worker_type="thread", periodic=True).run()
 
 

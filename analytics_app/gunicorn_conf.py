@@ -1,13 +1,14 @@
 """gunicorn settings for production: ``gunicorn -c python:analytics_app.gunicorn_conf wsgi:app``.
 
-Every setting can be overridden on the command line or with ``GUNICORN_CMD_ARGS``. Sets up the
-shared directory Prometheus needs to sum metrics across workers, and JSON logs for gunicorn's
-own messages.
+Every setting can be overridden on the command line or with ``GUNICORN_CMD_ARGS``. Besides the
+server's own settings: the workers' Prometheus metrics, summed by the master and served on
+``METRICS_BIND`` (never on the public listener), and JSON logs for gunicorn's own messages.
 """
 
 import os
 import shutil
 import tempfile
+from pathlib import Path
 
 bind = os.environ.get("BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "4"))
@@ -20,42 +21,64 @@ limit_request_line = 8190
 accesslog = None  # the app logs one JSON line per request itself
 control_socket_disable = True
 
-# Each worker writes its metrics here; /metrics sums them. Set before anything imports
-# prometheus_client (it picks its storage at import). Start clean: stale files would add old
-# counts.
-_metrics_dir = os.environ.setdefault(
-    "PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="analytics-metrics-")
-)
-shutil.rmtree(_metrics_dir, ignore_errors=True)
-os.makedirs(_metrics_dir, exist_ok=True)
+# Where the workers write their metrics, set before anything imports prometheus_client (it
+# picks its storage at import). Unless the operator names a directory, the master makes one of
+# its own (named by its pid, so a configuration reload finds the same) and removes it on exit.
+METRICS_BIND = os.environ.get("METRICS_BIND", "127.0.0.1:9100")
+_OWN_METRICS_DIR = Path(tempfile.gettempdir()) / f"analytics-metrics-{os.getpid()}"
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(_OWN_METRICS_DIR))
 
-# gunicorn's own lines (start-up, worker boots and deaths) as JSON too; it merges these keys
-# over its defaults, so every handler name it uses is defined.
-_JSON_HANDLER = {
-    "class": "logging.StreamHandler",
-    "formatter": "json",
-    "stream": "ext://sys.stderr",
-}
-logconfig_dict = {
-    "root": {"level": "INFO", "handlers": ["console"]},
-    "loggers": {
-        "gunicorn.error": {"level": "INFO", "handlers": ["error_console"], "propagate": False},
-        # The app writes its own access line (with request id and subject).
-        "gunicorn.access": {"level": "WARNING", "handlers": ["console"], "propagate": False},
-    },
-    "handlers": {"console": _JSON_HANDLER, "error_console": _JSON_HANDLER},
-    "formatters": {
-        "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
-            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
-            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
-        }
-    },
-}
+
+def on_starting(server):
+    """Start from an empty metrics directory: stale files would add old counts."""
+    metrics_dir = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(mode=0o700, parents=True)
+
+
+def when_ready(server):
+    """Serve the sum of the workers' metrics on METRICS_BIND, from the master."""
+    if METRICS_BIND:
+        from analytics_app import metrics_server
+
+        metrics_server.serve(METRICS_BIND, metrics_server.summed_registry())
+        server.log.info("Serving metrics at http://%s/metrics", METRICS_BIND)
 
 
 def child_exit(server, worker):
-    """Let Prometheus drop a dead worker's live gauges."""
+    """Let Prometheus drop a dead worker's live gauges (its counters keep counting)."""
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    """Remove the metrics directory the master made, or empty the operator's."""
+    metrics_dir = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    if metrics_dir == _OWN_METRICS_DIR:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+    else:
+        for leftover in metrics_dir.glob("*.db"):
+            leftover.unlink(missing_ok=True)
+
+
+# gunicorn's own lines (start-up, worker boots and deaths) as JSON too. Its access lines stay
+# off: with a logging config gunicorn would write one for every request, beside the app's own
+# (which carries the request id and subject). The root logger is left to the app
+# (analytics_app.logs), whose handler adds those fields.
+_JSON_HANDLER = {
+    "class": "logging.StreamHandler",
+    "formatter": "json",
+    "filters": ["request_context"],
+    "stream": "ext://sys.stderr",
+}
+logconfig_dict = {
+    "root": {"level": "WARNING", "handlers": []},
+    "loggers": {
+        "gunicorn.error": {"level": "INFO", "handlers": ["error_console"], "propagate": False},
+        "gunicorn.access": {"level": "WARNING", "handlers": ["console"], "propagate": False},
+    },
+    "handlers": {"console": _JSON_HANDLER, "error_console": _JSON_HANDLER},
+    "filters": {"request_context": {"()": "analytics_app.logs.RequestContext"}},
+    "formatters": {"json": {"()": "analytics_app.logs.JsonLines"}},
+}

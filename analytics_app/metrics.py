@@ -1,37 +1,33 @@
-"""Prometheus metrics at /metrics, correct under several gunicorn workers.
+"""Prometheus metrics: what the service counts, with label values from fixed sets only.
 
-With ``PROMETHEUS_MULTIPROC_DIR`` set (gunicorn, see ``gunicorn_conf.py``) every worker writes
-its counters to files there and /metrics sums them; without it (one process) the default
-registry serves. Queue length and rollup lag are read live at scrape time, once, whichever
-worker answers.
+Nothing here is served on the public listener (see ``metrics_server``). Under gunicorn
+``PROMETHEUS_MULTIPROC_DIR`` is set (``gunicorn_conf.py``): every worker writes its counters
+there and the master serves their sum. The worker process serves its task counters and the
+gauges read live at scrape time (queue length, rollup lag, pending rollup marks).
+
+A request's labels are the matched URL rule's endpoint (``unmatched`` when none matched, so an
+invented path adds nothing), its method when it is a standard one (``other`` otherwise) and
+the status the app answered; every outcome series exists from the start, at 0.
 """
 
 import contextlib
+import math
 import os
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import lru_cache
 
-from flask import Response, current_app, g, request
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    REGISTRY,
-    CollectorRegistry,
-    Counter,
-    Histogram,
-    generate_latest,
-    multiprocess,
-    start_http_server,
-)
+from flask import g, request
+from prometheus_client import REGISTRY, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 
+from . import metrics_server
 from .extensions import db
-from .reports import stored
-from .reports.periods import day_in, zone
+from .rollup import protocol
 
 REQUEST_SECONDS = Histogram(
     "analytics_request_duration_seconds",
-    "Time to answer a request, by endpoint.",
+    "Time to answer a request, by endpoint (the matched URL rule).",
     ["endpoint", "method", "status"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
@@ -50,8 +46,16 @@ BATCH_SIZE = Histogram(
 )
 TASK_RUNS = Counter("analytics_task_runs_total", "Background task runs.", ["task"])
 TASK_FAILURES = Counter("analytics_task_failures_total", "Background task failures.", ["task"])
+TASK_SECONDS = Histogram(
+    "analytics_task_duration_seconds",
+    "Time a background task ran, by task.",
+    ["task"],
+    buckets=(0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600),
+)
 
-INGEST_ENDPOINTS = {"ingest.Ingest", "ingest_alias"}
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+UNMATCHED = "unmatched"
+INGEST_ENDPOINTS = frozenset({"ingest.Ingest", "ingest_alias.Ingest"})
 OUTCOMES = {
     200: "accepted",
     400: "malformed",
@@ -63,23 +67,29 @@ OUTCOMES = {
     429: "rate_limited",
     503: "unavailable",
 }
+OTHER_OUTCOME = "other"
 
-
-# The labelled series of the hot path, looked up once rather than per request.
+# Every outcome's series from the start (a rate over a series that appears with its first
+# event misses that event), looked up once rather than per request.
+_BATCHES = {
+    outcome: INGEST_BATCHES.labels(outcome) for outcome in [*OUTCOMES.values(), OTHER_OUTCOME]
+}
 _EVENTS = {
     outcome: INGEST_EVENTS.labels(outcome)
     for outcome in ("stored", "duplicate", "dropped", "refused")
 }
 
 
-@lru_cache(maxsize=1024)
+def declare_task(name):
+    """Create a task's series at 0, before its first run."""
+    TASK_RUNS.labels(name)
+    TASK_FAILURES.labels(name)
+    TASK_SECONDS.labels(name)
+
+
+@lru_cache(maxsize=4096)
 def _request_timer(endpoint, method, status):
     return REQUEST_SECONDS.labels(endpoint, method, status)
-
-
-@lru_cache(maxsize=64)
-def _batch_counter(outcome):
-    return INGEST_BATCHES.labels(outcome)
 
 
 def record_ingest(outcome):
@@ -105,22 +115,21 @@ class LiveCollector:
         queue = GaugeMetricFamily("analytics_task_queue_length", "Tasks waiting in the queue.")
         lag = GaugeMetricFamily(
             "analytics_rollup_lag_seconds",
-            "Seconds since the end of the newest rolled-up day (REPORT_TIMEZONE).",
+            "Seconds since the instant up to which rollups have read events (+Inf until the"
+            " first rollup has run).",
         )
         marks = GaugeMetricFamily(
             "analytics_rollup_marks_pending", "Ingest marks the rollup has not consumed yet."
         )
         with self.app.app_context():
-            # The queue store is down: the gauge is absent rather than wrong.
+            # A store that is down leaves its gauges absent rather than wrong.
             with contextlib.suppress(Exception):
                 queue.add_metric([], self.app.extensions["huey"].pending_count())
             try:
-                tz = self.app.config["REPORT_TIMEZONE"]
-                last = stored.last_rolled_date(tz)
-                if last is not None:
-                    end = day_in(last + timedelta(days=1), zone(tz)).start
-                    lag.add_metric([], (datetime.now(UTC) - end).total_seconds())
-                marks.add_metric([], len(stored.read_marks()))
+                covered = protocol.covered_before()
+                since = (datetime.now(UTC) - covered).total_seconds() if covered else math.inf
+                lag.add_metric([], since)
+                marks.add_metric([], protocol.pending_marks())
             except Exception:
                 db.session.rollback()
             finally:
@@ -133,42 +142,26 @@ def _start():
 
 
 def _observe(response):
-    endpoint = request.endpoint or "unmatched"
-    if endpoint == "metrics":
-        return response
+    endpoint = request.endpoint or UNMATCHED
+    method = request.method if request.method in METHODS else "other"
     elapsed = time.perf_counter() - g.get("metrics_started", time.perf_counter())
-    _request_timer(endpoint, request.method, response.status_code).observe(elapsed)
-    if endpoint in INGEST_ENDPOINTS and request.method == "POST":
-        _batch_counter(OUTCOMES.get(response.status_code, "other")).inc()
+    _request_timer(endpoint, method, response.status_code).observe(elapsed)
+    if endpoint in INGEST_ENDPOINTS and method == "POST":
+        _BATCHES[OUTCOMES.get(response.status_code, OTHER_OUTCOME)].inc()
     return response
 
 
-def _process_registry():
-    """This process's metrics (summed over sibling processes in multiprocess mode)."""
+def serve_worker_metrics(app, bind):
+    """Serve a worker's task counters and the live gauges on ``bind``; return the server."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
-        return registry
-    return REGISTRY
-
-
-def metrics_view():
-    """Expose every metric in the Prometheus text format."""
-    live = CollectorRegistry()
-    live.register(LiveCollector(current_app))
-    body = generate_latest(_process_registry()) + generate_latest(live)
-    return Response(body, mimetype=CONTENT_TYPE_LATEST)
-
-
-def serve_worker_metrics(app, port):
-    """Serve a worker's task counters and the live gauges over HTTP, in a background thread."""
-    registry = _process_registry()
+        registry = metrics_server.summed_registry()
+    else:
+        registry = REGISTRY
     registry.register(LiveCollector(app))
-    start_http_server(port, registry=registry)
+    return metrics_server.serve(bind, registry)
 
 
 def init_app(app):
-    """Time every request and serve /metrics."""
+    """Time every request."""
     app.before_request(_start)
     app.after_request(_observe)
-    app.add_url_rule("/metrics", endpoint="metrics", view_func=metrics_view)

@@ -1,14 +1,13 @@
 """Alembic environment: run migrations on the Flask app's engine (PostgreSQL or SQLite)."""
 
 import logging
-from logging.config import fileConfig
 
 from alembic import context
 from flask import current_app
 
 config = context.config
-# The CLI's logging only; the app configures its own.
-fileConfig(config.config_file_name, disable_existing_loggers=False)
+# Records go to the app's JSON log handler (analytics_app.logs); show Alembic's progress.
+logging.getLogger("alembic").setLevel(logging.INFO)
 logger = logging.getLogger("alembic.env")
 
 migrate = current_app.extensions["migrate"]

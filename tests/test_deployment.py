@@ -16,8 +16,15 @@ COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
 SCHEMA = json.loads((Path(__file__).parent / "fixtures" / "compose-spec.json").read_text())
 APP_SERVICES = ("migrate", "web", "worker")
-# Read by analytics_app/gunicorn_conf.py rather than by the app's config.
-GUNICORN_VARIABLES = {"BIND", "WEB_CONCURRENCY", "GUNICORN_TIMEOUT", "PROMETHEUS_MULTIPROC_DIR"}
+# Read by analytics_app/gunicorn_conf.py (and the worker command) rather than by the app's config.
+PROCESS_VARIABLES = {
+    "BIND",
+    "WEB_CONCURRENCY",
+    "GUNICORN_TIMEOUT",
+    "PROMETHEUS_MULTIPROC_DIR",
+    "METRICS_BIND",
+    "WORKER_METRICS_BIND",
+}
 
 
 def config_variables():
@@ -48,7 +55,7 @@ def test_compose_file_follows_the_compose_specification():
 
 
 def test_every_environment_variable_is_one_the_app_or_gunicorn_reads():
-    known = config_variables() | GUNICORN_VARIABLES
+    known = config_variables() | PROCESS_VARIABLES
     for name in APP_SERVICES:
         unknown = set(service_environment(name)) - known
         assert not unknown, f"{name}: {unknown}"
@@ -104,13 +111,26 @@ def test_web_command_port_and_healthcheck_agree_with_the_image_and_app():
     web = COMPOSE["services"]["web"]
     assert web["command"] == ["gunicorn", "-c", "python:analytics_app.gunicorn_conf", "wsgi:app"]
     assert web["ports"] == ["8000:8000"]
-    assert re.search(r"^EXPOSE 8000$", DOCKERFILE, re.MULTILINE)
+    assert re.search(r"^EXPOSE 8000\b", DOCKERFILE, re.MULTILINE)
     assert "BIND=0.0.0.0:8000" in DOCKERFILE
     health_path = "/api/analytics/healthz"
     assert f"127.0.0.1:8000{health_path}" in " ".join(web["healthcheck"]["test"])
     assert f"127.0.0.1:8000{health_path}" in DOCKERFILE
     app = create_app({"APP_ENV": "development", "JWT_SECRET_KEY": "s" * 48})
     assert health_path in {rule.rule for rule in app.url_map.iter_rules()}
+
+
+def test_metrics_listen_on_the_container_network_and_are_published_nowhere():
+    assert "METRICS_BIND=0.0.0.0:9100" in DOCKERFILE
+    assert "WORKER_METRICS_BIND=0.0.0.0:9101" in DOCKERFILE
+    for name, service in COMPOSE["services"].items():
+        published = " ".join(str(port) for port in service.get("ports", []))
+        assert "9100" not in published and "9101" not in published, name
+
+
+def test_every_process_variable_is_documented_in_the_readme():
+    readme = (ROOT / "README.md").read_text()
+    assert {name for name in PROCESS_VARIABLES if f"`{name}`" not in readme} == set()
 
 
 def test_dockerfile_is_multi_stage_slim_non_root_with_a_healthcheck():

@@ -1,161 +1,149 @@
-"""Prometheus metrics (summed across gunicorn workers) and structured JSON logs."""
+"""Prometheus metrics: on a listener of their own, summed across gunicorn workers, with label
+values from fixed sets, in a format promtool and Prometheus accept."""
 
-import json
-import os
-import re
-import socket
-import subprocess
-import sys
-import time
+import uuid
+from pathlib import Path
 
 import pytest
 import requests
+from prometheus_client import REGISTRY
 
-from analytics_app import ROOT
+from analytics_app import metrics_server
+from analytics_app.metrics import OTHER_OUTCOME, OUTCOMES
 
-from conftest import base_env
 from helpers import Client, make_event, make_token
+from processes import free_port, gunicorn, wait_for, worker
+from prometheus import (
+    assert_promtool_accepts,
+    assert_scrapable_content_type,
+    metric,
+    samples,
+)
 
 
-def metric(text, name, **labels):
-    """The value of one sample in Prometheus text format (0 when absent)."""
-    wanted = ",".join(f'{k}="{v}"' for k, v in labels.items())
-    pattern = (
-        rf"^{re.escape(name)}(?:\{{{re.escape(wanted)}\}})? ([0-9.e+]+)$"
-        if wanted
-        else (rf"^{re.escape(name)} ([0-9.e+]+)$")
-    )
-    found = re.search(pattern, text, re.MULTILINE)
-    return float(found.group(1)) if found else 0.0
+@pytest.fixture
+def scrape():
+    """This test process's metrics, served as the worker serves its own; returns a scraper."""
+    server = metrics_server.serve("127.0.0.1:0", REGISTRY)
+    url = f"http://127.0.0.1:{server.server_port}/metrics"
+    yield lambda: requests.get(url, timeout=5).text
+    server.shutdown()
+    server.server_close()
 
 
-def test_metrics_count_ingest_outcomes_and_latency(client):
-    before = client.get("/metrics", token=None).text
+@pytest.fixture
+def production(backend, tmp_path):
+    """gunicorn with three workers, as in production; yields (url, metrics url)."""
+    if backend["name"] != "postgresql":
+        pytest.skip("the multi-worker run uses the production setup (PostgreSQL + Redis)")
+    with gunicorn(backend, tmp_path / "gunicorn.log", TMPDIR=str(tmp_path)) as urls:
+        yield urls
+
+
+def test_metrics_count_ingest_outcomes_and_latency_on_both_ingest_paths(client, scrape):
+    before = scrape()
     client.ingest([make_event(), make_event()])
     client.ingest([make_event(type="nope")])
     client.ingest([make_event()], token=None)
-    after = client.get("/metrics", token=None).text
+    assert client.post("/api/e", json=[make_event()]).status_code == 200
+    after = scrape()
     for name, labels, delta in [
-        ("analytics_ingest_events_total", {"outcome": "stored"}, 2),
+        ("analytics_ingest_events_total", {"outcome": "stored"}, 3),
         ("analytics_ingest_events_total", {"outcome": "refused"}, 1),
-        ("analytics_ingest_batches_total", {"outcome": "accepted"}, 1),
+        ("analytics_ingest_batches_total", {"outcome": "accepted"}, 2),
         ("analytics_ingest_batches_total", {"outcome": "invalid"}, 1),
         ("analytics_ingest_batches_total", {"outcome": "unauthorized"}, 1),
     ]:
         assert metric(after, name, **labels) - metric(before, name, **labels) == delta, name
-    assert "analytics_request_duration_seconds_bucket" in after
-    assert 'endpoint="ingest.Ingest"' in after
+    for endpoint in ("ingest.Ingest", "ingest_alias.Ingest"):
+        count = "analytics_request_duration_seconds_count"
+        labels = {"endpoint": endpoint, "method": "POST", "status": "200"}
+        assert metric(after, count, **labels) > metric(before, count, **labels), endpoint
     assert "analytics_ingest_batch_size_bucket" in after
-    assert "analytics_task_queue_length" in after
-    assert "analytics_rollup_marks_pending" in after
 
 
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def test_the_public_listener_serves_no_metrics(client):
+    assert client.get("/metrics", token=None).status_code == 404
 
 
-@pytest.fixture
-def gunicorn(backend, tmp_path):
-    """The app under gunicorn with three workers, as in production; yields (url, log path)."""
-    if backend["name"] != "postgresql":
-        pytest.skip("the multi-worker run uses the production setup (PostgreSQL + Redis)")
-    port = _free_port()
-    log = tmp_path / "gunicorn.log"
-    env = {
-        **os.environ,
-        **base_env(backend),
-        "LOG_LEVEL": "INFO",
-        "WEB_CONCURRENCY": "3",
-        "BIND": f"127.0.0.1:{port}",
-        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
-    }
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "-c",
-                "python:analytics_app.gunicorn_conf",
-                "wsgi:app",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                requests.get(url + "/api/analytics/healthz", timeout=2)
-                break
-            except requests.RequestException:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
-        yield url, log
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
+def test_invented_methods_and_paths_add_no_series(client, scrape):
+    def invent():
+        method = "X" + uuid.uuid4().hex[:10].upper()
+        path = f"/{uuid.uuid4().hex}/{uuid.uuid4().hex}"
+        client.request(method, "/api/analytics/ingest", token=None)
+        client.request(method, path, token=None)
+        client.get(path, token=None)
+
+    invent()  # the first ones make the "other" and "unmatched" series
+    series = len(samples(scrape()))
+    for _ in range(100):
+        invent()
+    text = scrape()
+    assert len(samples(text)) == series
+    assert 'method="other"' in text and 'endpoint="unmatched"' in text
 
 
-def test_metrics_are_summed_across_gunicorn_workers(gunicorn):
-    url, _ = gunicorn
+def test_web_metrics_are_summed_across_gunicorn_workers_apart_from_the_public_port(production):
+    url, metrics_url = production
     client = Client(url, make_token())
     for _ in range(24):
         assert client.ingest([make_event(), make_event(), make_event()]).status_code == 200
-    # Whichever worker answers the scrape, it reports the whole service.
-    for _ in range(6):
-        text = requests.get(url + "/metrics", timeout=5).text
+    assert requests.get(url + "/metrics", timeout=5).status_code == 404
+    # Every scrape reports the whole service, whichever workers served the batches.
+    for _ in range(3):
+        text = requests.get(metrics_url, timeout=5).text
         assert metric(text, "analytics_ingest_events_total", outcome="stored") == 72
         assert metric(text, "analytics_ingest_batches_total", outcome="accepted") == 24
 
 
-def test_logs_are_json_lines_with_request_id_and_subject_and_no_secrets(gunicorn):
-    url, log = gunicorn
-    token = make_token(sub="log-checker")
-    secret_payload = {"card": "4111-1111-1111-1111"}
-    response = Client(url, token).ingest(
-        [make_event(payload=secret_payload)], headers={"X-Request-ID": "trace-me-1"}
+def test_web_metrics_pass_promtool_with_every_outcome_from_the_start(production):
+    _, metrics_url = production
+    response = requests.get(metrics_url, timeout=5)
+    assert_scrapable_content_type(response.headers["Content-Type"])
+    assert_promtool_accepts(response.text)
+    for outcome in [*OUTCOMES.values(), OTHER_OUTCOME]:
+        assert f'analytics_ingest_batches_total{{outcome="{outcome}"}} 0.0' in response.text
+    for outcome in ("stored", "duplicate", "dropped", "refused"):
+        assert f'analytics_ingest_events_total{{outcome="{outcome}"}} 0.0' in response.text
+    openmetrics = requests.get(
+        metrics_url, headers={"Accept": "application/openmetrics-text; version=1.0.0"}, timeout=5
     )
-    assert response.status_code == 200
-    time.sleep(0.5)
-    lines = [line for line in log.read_text().splitlines() if line.strip()]
-    records = [json.loads(line) for line in lines]  # every line is JSON
-    mine = [r for r in records if r.get("request_id") == "trace-me-1"]
-    assert mine and all(r["subject"] == "log-checker" for r in mine)
-    assert any(r.get("path") == "/api/analytics/ingest" and r.get("status") == 200 for r in mine)
-    text = log.read_text()
-    assert "4111-1111" not in text and token not in text
+    assert_scrapable_content_type(openmetrics.headers["Content-Type"])
+    assert openmetrics.text.endswith("# EOF\n")
 
 
-def test_a_worker_serves_its_task_metrics(backend):
-    port = _free_port()
-    env = {**os.environ, **base_env(backend), "HUEY_IMMEDIATE": "false"}
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    command = [sys.executable, "-m", "flask", "--app", "wsgi", "analytics", "worker"]
-    worker = subprocess.Popen(
-        [*command, "--workers", "1", "--metrics-port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
-                break
-            except requests.RequestException:
-                assert time.monotonic() < deadline, "the worker served no metrics"
-                time.sleep(0.2)
-    finally:
-        worker.terminate()
-        worker.wait(timeout=10)
-    assert "analytics_task_failures_total" in text
-    assert "analytics_task_queue_length" in text
+def test_gunicorn_removes_its_metrics_directory_when_it_stops(backend, tmp_path):
+    if backend["name"] != "postgresql":
+        pytest.skip("one backend is enough to watch a directory")
+    for _ in range(2):
+        with gunicorn(backend, tmp_path / "gunicorn.log", workers=1, TMPDIR=str(tmp_path)):
+            assert len(list(tmp_path.glob("analytics-metrics-*"))) == 1
+    assert not list(tmp_path.glob("analytics-metrics-*"))
+
+
+def test_a_worker_serves_task_metrics_and_the_rollup_lag(app, backend, tmp_path):
+    port = free_port()
+    with worker(backend, tmp_path / "worker.log", "--metrics-bind", f"127.0.0.1:{port}"):
+        url = f"http://127.0.0.1:{port}/metrics"
+        response = wait_for(url)
+        assert_scrapable_content_type(response.headers["Content-Type"])
+        assert_promtool_accepts(response.text)
+        for task in ("rollup", "cleanup", "erase_user", "export"):
+            assert metric(response.text, "analytics_task_failures_total", task=task) == 0
+        assert "analytics_task_queue_length " in response.text
+        # No rollup has run yet: the lag is infinite, so the alert on it fires.
+        assert metric(response.text, "analytics_rollup_lag_seconds") == float("inf")
+        with app.app_context():
+            app.extensions["tasks"].rollup()
+        lag = metric(requests.get(url, timeout=5).text, "analytics_rollup_lag_seconds")
+    assert 0 < lag < 3600
+
+
+def test_the_worker_metrics_listen_on_loopback_unless_told_otherwise(backend, tmp_path):
+    port = free_port()
+    with worker(backend, tmp_path / "worker.log", "--metrics-bind", str(port)):
+        wait_for(f"http://127.0.0.1:{port}/metrics")
+        table = Path("/proc/net/tcp").read_text().splitlines()[1:]
+        connections = [line.split() for line in table]
+        listening = {fields[1] for fields in connections if fields[3] == "0A"}
+    assert f"0100007F:{port:04X}" in listening

@@ -69,6 +69,16 @@ def advance_boundary(instant):
     db.session.commit()
 
 
+def covered_before():
+    """The boundary (None until a rollup has moved it)."""
+    return db.session.scalar(sa.select(RollupBoundary.covered_before))
+
+
+def pending_marks():
+    """How many marks wait for the next rollup."""
+    return db.session.scalar(sa.select(sa.func.count()).select_from(RollupMark))
+
+
 def wait_for_ingest():
     """Wait until every batch in flight has committed, then commit (PostgreSQL; a no-op on
     SQLite, whose writes do not overlap)."""

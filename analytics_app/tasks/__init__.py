@@ -8,6 +8,7 @@ gets its own Huey instance, so the tasks run inside that app's context; the work
 import functools
 import logging
 import sqlite3
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -18,7 +19,7 @@ from redis.exceptions import RedisError
 
 from ..errors import AppError
 from ..extensions import db
-from ..metrics import TASK_FAILURES, TASK_RUNS
+from ..metrics import TASK_FAILURES, TASK_RUNS, TASK_SECONDS, declare_task
 from . import jobs
 
 log = logging.getLogger(__name__)
@@ -36,13 +37,20 @@ def make_huey(config, instance_path):
 
 
 def _in_app(app, huey, function, lock=None):
-    """Run a job inside the app's context, alone when it names a lock."""
+    """Run a job inside the app's context, alone when it names a lock; count and log each run.
+
+    Each run leaves one log line: the task's name, its duration and its outcome (``ok``,
+    ``skipped`` when another run holds the lock, ``failed`` with the traceback).
+    """
 
     name = function.__name__
+    declare_task(name)
 
     @functools.wraps(function)
     def run(*args, **kwargs):
         TASK_RUNS.labels(name).inc()
+        started = time.perf_counter()
+        outcome = "ok"
         with app.app_context():
             try:
                 if lock is None:
@@ -50,15 +58,44 @@ def _in_app(app, huey, function, lock=None):
                 with huey.lock_task(lock):
                     return function(*args, **kwargs)
             except TaskLockedException:
-                log.info("%s is already running; skipped", lock)
+                outcome = "skipped"
                 return None
             except Exception:
+                outcome = "failed"
                 TASK_FAILURES.labels(name).inc()
+                log.exception("task %s failed", name, extra=_run_fields(name, started, outcome))
                 raise
             finally:
                 db.session.remove()
+                TASK_SECONDS.labels(name).observe(time.perf_counter() - started)
+                if outcome != "failed":
+                    log.info("task %s %s", name, outcome, extra=_run_fields(name, started, outcome))
 
     return run
+
+
+def _run_fields(name, started, outcome):
+    return {
+        "task": name,
+        "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+        "outcome": outcome,
+    }
+
+
+class _FailureLoggedByTheTask(logging.Filter):
+    """Drop Huey's line for a failed task: ``_in_app`` has logged it, named and timed."""
+
+    def filter(self, record):
+        return record.msg != "Unhandled exception in task %s."
+
+
+def quiet_huey():
+    """Leave the lines about task runs to ``_in_app``; keep the consumer's own (start, stop,
+    schedule, queue errors)."""
+    huey_log = logging.getLogger("huey")
+    huey_log.setLevel(logging.WARNING)
+    huey_log.addFilter(_FailureLoggedByTheTask())
+    logging.getLogger("huey.consumer").setLevel(logging.INFO)
 
 
 def tasks():
