@@ -39,6 +39,17 @@ def test_openapi_document_is_valid_and_lists_every_endpoint(client):
     assert ingest["summary"].startswith("Store a batch of events")
     assert "X-Sent-At" in {parameter["name"] for parameter in ingest["parameters"]}
     assert ingest["requestBody"]["content"]["application/json"]["schema"]["oneOf"]
+    # The neutral path (INGEST_ALIAS_PATH) is the same operation.
+    alias = spec["paths"]["/api/e"]["post"]
+    assert (alias["requestBody"], alias["responses"]) == (
+        ingest["requestBody"],
+        ingest["responses"],
+    )
+    files = spec["paths"]["/api/analytics/reports/events"]["get"]["responses"]["200"]["content"]
+    assert set(files) == {
+        "text/csv",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    }
 
 
 def test_only_documentation_wrappers_are_taken_off_a_view():

@@ -44,4 +44,4 @@ def init_app(app):
     api.register_blueprint(reports.blp)
     api.register_blueprint(users.blp)
     api.register_blueprint(exports.blp)
-    ingest.register_alias(app)
+    ingest.register_alias(api, app)

@@ -32,12 +32,18 @@ REQUEST_BODY = {
         }
     },
 }
+# A plain string, not ``format: date-time``: generated clients (openapi-python-client) cannot
+# put a typed date-time in a header, and the server reads any RFC 3339 text.
 SENT_AT = {
     "in": "header",
     "name": "X-Sent-At",
     "required": False,
-    "description": "When the client sent the batch (RFC 3339); corrects its clock skew.",
-    "schema": {"type": "string", "format": "date-time"},
+    "description": (
+        "When the client sent the batch, RFC 3339 with an offset or Z"
+        " (e.g. 2026-12-06T15:22:04.961Z); the server corrects the events' times by the"
+        " difference between it and its own clock."
+    ),
+    "schema": {"type": "string", "examples": ["2026-12-06T15:22:04.961Z"]},
 }
 
 
@@ -65,17 +71,17 @@ def post():
     return jsonify(result)
 
 
-def register_alias(app):
-    """Serve ingest on INGEST_ALIAS_PATH too, and let browsers post to both from any origin."""
+def register_alias(api, app):
+    """Serve (and document) ingest on INGEST_ALIAS_PATH too, and let browsers post to both."""
     paths = ["/api/analytics/ingest"]
     alias = app.config["INGEST_ALIAS_PATH"]
     if alias:
-        app.add_url_rule(
-            alias,
-            endpoint="ingest_alias",
-            view_func=app.view_functions["ingest.Ingest"],
-            methods=["POST"],
+        # A blueprint of this app's own: the path comes from its configuration.
+        alias_blp = Blueprint(
+            "ingest_alias", __name__, description="The same intake on INGEST_ALIAS_PATH."
         )
+        alias_blp.route(alias, endpoint="Ingest", methods=["POST"], tags=["ingest"])(post)
+        api.register_blueprint(alias_blp)
         paths.append(alias)
     cors.init_app(
         app,
