@@ -1,29 +1,71 @@
 """Prometheus's own tools for the tests: ``promtool``, and reading the text format."""
 
+import json
 import os
 import re
 import shutil
 import subprocess
+from contextlib import contextmanager
 from email.message import Message
 
 import pytest
+
+from processes import free_port
 
 # What Prometheus 2 and 3 parse: the text format (0.0.4, or 1.0.0 when negotiated) or
 # OpenMetrics, each parameter once (Go's mime.ParseMediaType refuses a repeated one).
 SCRAPE_MEDIA_TYPES = {"text/plain", "application/openmetrics-text"}
 
 
-def promtool(*args, stdin=None):
-    """Run Debian's ``promtool``; skip when it is missing (fail under CI, which installs it)."""
-    binary = shutil.which("promtool")
+def installed(name):
+    """The path of one of Debian's prometheus tools; skip when missing (fail under CI)."""
+    binary = shutil.which(name)
     if binary is None:
-        message = "promtool is not installed (apt-get install prometheus)"
+        message = f"{name} is not installed (apt-get install prometheus)"
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
+    return binary
+
+
+def promtool(*args, stdin=None):
+    """Run ``promtool`` and return what it did."""
     return subprocess.run(
-        [binary, *args], input=stdin, capture_output=True, text=True, timeout=60, check=False
+        [installed("promtool"), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
+
+
+@contextmanager
+def prometheus(workdir, targets, rules):
+    """A Prometheus server scraping ``{job: "host:port"}`` every second; yields its API URL."""
+    port = free_port()
+    config = {
+        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+        "rule_files": [str(rules)],
+        "scrape_configs": [
+            {"job_name": job, "static_configs": [{"targets": [target]}]}
+            for job, target in targets.items()
+        ],
+    }
+    (workdir / "prometheus.yml").write_text(json.dumps(config))  # JSON is YAML
+    command = [
+        installed("prometheus"),
+        f"--config.file={workdir / 'prometheus.yml'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        f"--storage.tsdb.path={workdir / 'data'}",
+    ]
+    with (workdir / "prometheus.log").open("w") as log:
+        server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        yield f"http://127.0.0.1:{port}/api/v1"
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
 
 
 def assert_promtool_accepts(exposition):

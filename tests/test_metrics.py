@@ -1,6 +1,7 @@
 """Prometheus metrics: on a listener of their own, summed across gunicorn workers, with label
 values from fixed sets, in a format promtool and Prometheus accept."""
 
+import time
 import uuid
 from pathlib import Path
 
@@ -8,7 +9,7 @@ import pytest
 import requests
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 
-from analytics_app import metrics_server
+from analytics_app import ROOT, metrics_server
 from analytics_app.metrics import OTHER_OUTCOME, OUTCOMES, LiveCollector
 
 from helpers import Client, make_event, make_token
@@ -17,6 +18,7 @@ from prometheus import (
     assert_promtool_accepts,
     assert_scrapable_content_type,
     metric,
+    prometheus,
     samples,
 )
 
@@ -110,6 +112,45 @@ def test_web_metrics_pass_promtool_with_every_outcome_from_the_start(production)
     )
     assert_scrapable_content_type(openmetrics.headers["Content-Type"])
     assert openmetrics.text.endswith("# EOF\n")
+
+
+def test_prometheus_scrapes_both_tiers_and_loads_the_alerting_rules(production, backend, tmp_path):
+    _, web_metrics = production
+    worker_port = free_port()
+    with worker(backend, tmp_path / "worker.log", "--metrics-bind", str(worker_port)):
+        wait_for(f"http://127.0.0.1:{worker_port}/metrics")
+        targets = {
+            "analytics-web": web_metrics.split("/")[2],
+            "analytics-worker": f"127.0.0.1:{worker_port}",
+        }
+        with prometheus(tmp_path, targets, ROOT / "docs" / "prometheus" / "alerts.yml") as api:
+
+            def state():
+                """Scraped targets and evaluated rules, once every one has been."""
+                try:
+                    found = requests.get(f"{api}/targets", timeout=2).json()["data"]
+                    groups = requests.get(f"{api}/rules", timeout=2).json()["data"]["groups"]
+                except requests.RequestException:
+                    return None
+                active = [t for t in found["activeTargets"] if t["health"] != "unknown"]
+                rules = [rule for group in groups for rule in group["rules"]]
+                evaluated = rules and all(rule["health"] != "unknown" for rule in rules)
+                return (active, rules) if len(active) == len(targets) and evaluated else None
+
+            deadline = time.monotonic() + 30
+            while (ready := state()) is None:
+                assert time.monotonic() < deadline, "Prometheus scraped or evaluated nothing"
+                time.sleep(0.5)
+            found, rules = ready
+            lag = requests.get(
+                f"{api}/query", params={"query": "analytics_rollup_lag_seconds"}, timeout=5
+            ).json()["data"]["result"]
+    assert {(t["labels"]["job"], t["health"], t["lastError"]) for t in found} == {
+        (job, "up", "") for job in targets
+    }
+    assert {rule["name"] for rule in rules} >= {"AnalyticsRollupStalled", "AnalyticsIngestSlow"}
+    assert all(rule["health"] == "ok" for rule in rules)
+    assert lag and lag[0]["metric"]["job"] == "analytics-worker"
 
 
 def test_gunicorn_removes_its_metrics_directory_when_it_stops(backend, tmp_path):
