@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def create_app(env=None):
     """Create the app from the process environment, ``env`` overriding variables in it."""
     from . import (
+        accounts,
         api,
         auth,
         cli,
@@ -48,6 +49,7 @@ def create_app(env=None):
     ingest.init_app(app)
     tasks.init_app(app)
     api.init_app(app)
+    accounts.init_app(app)
     dashboard.init_app(app)
     errors.init_app(app)  # after api: replaces flask-smorest's own HTTPException handler
     cli.init_app(app)

@@ -97,13 +97,6 @@ class ResilientLimiter(Fallback):
             )
             shared = strategy(storage)
         super().__init__(shared, strategy(MemoryStorage()), StorageError)
-        self.strategy = strategy
-
-    def reset(self):
-        """Forget every count (tests)."""
-        self.local = self.strategy(MemoryStorage())
-        if self.shared is not None:
-            self.run(lambda limiter: limiter.storage.reset())
 
 
 def seconds_until_reset(limiter, item, *identifiers):

@@ -1,21 +1,19 @@
 """The web dashboard: server-rendered pages and HTMX fragments under /dashboard.
 
-Signed-in users only, through a server-side session (``sessions``) whose secret travels in
-Flask's signed session cookie; every state-changing request carries a CSRF token (Flask-WTF).
-The JSON API keeps its bearer tokens and is untouched by either.
+Signed-in users only, through a server-side session (``access``, stored by
+``accounts.sessions``) whose secret travels in Flask's signed session cookie; every
+state-changing request carries a CSRF token (Flask-WTF). The JSON API keeps its bearer tokens
+and is untouched by either.
 """
 
 import hashlib
 import hmac
 
-from . import throttle
 from .blueprint import bp, csrf, htmx
 
 # Internal settings (the environment-driven ones are in config.py).
 DEFAULTS = {
     "DASHBOARD_DEFAULT_DAYS": 28,
-    # Werkzeug's generate_password_hash method (tests use a cheap one).
-    "DASHBOARD_PASSWORD_HASH": "scrypt",
     # Exports up to this many rows download at once; larger ones run as background jobs.
     "DASHBOARD_DIRECT_EXPORT_ROWS": {"csv": 100_000, "xlsx": 20_000},
 }
@@ -46,5 +44,4 @@ def init_app(app):
     )
     csrf.init_app(app)
     htmx.init_app(app)
-    throttle.init_app(app)
     app.register_blueprint(bp)

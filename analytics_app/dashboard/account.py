@@ -2,9 +2,10 @@
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
-from . import sessions, users
+from ..accounts import users
+from ..accounts.throttle import SignInThrottledError, throttle
+from . import access
 from .forms import SignInForm
-from .throttle import SignInThrottledError, throttle
 
 bp = Blueprint("account", __name__, url_prefix="/dashboard")
 
@@ -16,7 +17,7 @@ def _home(next_page):
 @bp.route("/sign-in", methods=["GET", "POST"])
 def sign_in():
     """Show the sign-in form; sign in with a right email and password, unless throttled."""
-    next_page = sessions.safe_next(request.args.get("next"))
+    next_page = access.safe_next(request.args.get("next"))
     if g.user is not None:
         return _home(next_page)
     form = SignInForm()
@@ -31,7 +32,7 @@ def sign_in():
             user = users.authenticate(email, form.password.data)
             if user is not None:
                 throttle().succeeded(email)
-                sessions.start(user)
+                access.sign_in(user)
                 return _home(next_page)
             throttle().failed(email, address)
             error, status = "Wrong email address or password.", 401
@@ -44,6 +45,6 @@ def sign_in():
 @bp.post("/sign-out")
 def sign_out():
     """End the session on the server and in the browser."""
-    sessions.end()
+    access.sign_out()
     flash("You are signed out.")
     return redirect(url_for(".sign_in"))

@@ -4,7 +4,7 @@ from flask import Blueprint, abort, redirect, url_for
 from flask_wtf.csrf import CSRFProtect
 from htmx_flask import Htmx
 
-from . import account, admin, downloads, errors, overview, sessions, templating
+from . import access, account, admin, downloads, errors, overview, templating
 
 csrf = CSRFProtect()
 htmx = Htmx()
@@ -31,7 +31,7 @@ def _protect_from_csrf():
 
 
 # In this order: who is signed in (the error page's header shows it), then the CSRF check.
-bp.before_request(sessions.load)
+bp.before_request(access.load)
 bp.before_request(_protect_from_csrf)
 bp.after_request(errors.security_headers)
 errors.register(bp)

@@ -24,8 +24,8 @@ from ..models import ExportJob
 from ..reports.events import count_rows
 from ..tasks import tasks
 from . import selection
+from .access import login_required, passive
 from .forms import ActionForm
-from .sessions import login_required, passive
 
 bp = Blueprint("exports", __name__, url_prefix="/dashboard/exports")
 

@@ -15,19 +15,11 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from ..accounts.tokens import DEFAULT_LIFETIME, LIFETIMES
+from ..accounts.users import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from ..auth import SCOPES
 from ..reports.periods import UnknownTimeZoneError, zone
 from ..reports.range import DATES_SENTENCE, EARLIEST_DATE, LATEST_DATE
-from .users import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
-
-TOKEN_LIFETIMES = [
-    SelectChoice("1h", "1 hour"),
-    SelectChoice("1d", "1 day"),
-    SelectChoice("7d", "7 days"),
-    SelectChoice("30d", "30 days"),
-    SelectChoice("90d", "90 days"),
-    SelectChoice("365d", "1 year"),
-]
 
 
 class SignInForm(FlaskForm):
@@ -110,4 +102,8 @@ class TokenForm(FlaskForm):
         option_widget=CheckboxInput(),
         description="None: ingest only (safe to embed in a web page).",
     )
-    ttl = SelectField("Lifetime", choices=TOKEN_LIFETIMES, default="30d")
+    ttl = SelectField(
+        "Lifetime",
+        choices=[SelectChoice(code, label) for code, label in LIFETIMES.items()],
+        default=DEFAULT_LIFETIME,
+    )

@@ -7,7 +7,7 @@ from flask import Blueprint, abort, current_app, render_template, request, url_f
 from htmx_flask import make_response
 
 from . import panels, recent, selection
-from .sessions import login_required, passive
+from .access import login_required, passive
 
 bp = Blueprint("overview", __name__, url_prefix="/dashboard")
 

@@ -8,7 +8,7 @@ tests run on both backends through ``make_app``.
 
 import pytest
 
-from webclient import FAST_HASH, Web, add_user, signed_in
+from webclient import FAST_HASH, Web, add_user, forget_sign_in_failures, signed_in
 
 
 @pytest.fixture(name="dashboard_app")
@@ -17,9 +17,9 @@ def dashboard_app_fixture(make_app):
     app = make_app()
     app.config["SESSION_COOKIE_SECURE"] = False
     app.config["DASHBOARD_PASSWORD_HASH"] = FAST_HASH
-    app.extensions["signin_throttle"].reset()  # counts in Redis outlive the app
+    forget_sign_in_failures(app)
     yield app
-    app.extensions["signin_throttle"].reset()
+    forget_sign_in_failures(app)
 
 
 @pytest.fixture(name="server")

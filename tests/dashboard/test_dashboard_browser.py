@@ -23,7 +23,7 @@ import pytest
 import requests
 
 from analytics_app import ROOT, create_app, demo
-from analytics_app.dashboard import users
+from analytics_app.accounts import users
 from analytics_app.extensions import db
 from analytics_app.reports.stored import rolled_zones
 from analytics_app.rollup.run import roll_up
@@ -31,7 +31,7 @@ from analytics_app.rollup.run import roll_up
 from browser import LOCAL_HOSTS, chromium
 from conftest import REDIS_URL, base_env, postgres_database
 from helpers import LiveServer, make_event, make_token
-from webclient import FAST_HASH, PASSWORD
+from webclient import FAST_HASH, PASSWORD, forget_sign_in_failures
 
 try:
     from playwright.sync_api import expect
@@ -129,7 +129,7 @@ def _new_context(browser, viewport=DESKTOP):
 @pytest.fixture
 def open_context(browser, site):
     """Open fresh browser contexts; after the test, none may have left this machine."""
-    site.app.extensions["signin_throttle"].reset()
+    forget_sign_in_failures(site.app)
     opened = []
 
     def open_(viewport=DESKTOP):
@@ -140,7 +140,7 @@ def open_context(browser, site):
     for context, recorder in opened:
         context.close()
         _assert_clean(recorder)
-    site.app.extensions["signin_throttle"].reset()
+    forget_sign_in_failures(site.app)
 
 
 @pytest.fixture(scope="module")

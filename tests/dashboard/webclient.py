@@ -2,9 +2,10 @@
 
 import re
 
+import redis
 import requests
 
-from analytics_app.dashboard import users
+from analytics_app.accounts import throttle, users
 
 PASSWORD = "correct horse battery"
 # Hashing with scrypt takes 0.1 s; the tests sign in often, so they hash cheaply.
@@ -17,6 +18,17 @@ def csrf_from(html):
     match = CSRF_FIELD.search(html)
     assert match, "no CSRF token in the page"
     return match.group(1)
+
+
+def forget_sign_in_failures(app):
+    """Give ``app`` a fresh sign-in throttle, and delete the counts it keeps in Redis (they
+    outlive any one app)."""
+    if app.config["REDIS_URL"]:
+        client = redis.Redis.from_url(app.config["REDIS_URL"])
+        for key in client.scan_iter(f"{throttle.KEY_PREFIX}:*"):
+            client.delete(key)
+        client.close()
+    throttle.init_app(app)
 
 
 def add_user(app, email, admin=False, password=PASSWORD):

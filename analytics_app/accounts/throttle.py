@@ -20,6 +20,9 @@ from ..ratelimit import ResilientLimiter, seconds_until_reset
 
 log = logging.getLogger(__name__)
 
+# The Redis keys of the counts start with this.
+KEY_PREFIX = "analytics:signin"
+
 
 class SignInThrottledError(AppError):
     status = 429
@@ -38,7 +41,7 @@ class SignInThrottle:
 
     def __init__(self, account_limit, ip_limit, redis_url=None):
         self.limits = {"account": parse(account_limit), "ip": parse(ip_limit)}
-        self.limiter = ResilientLimiter(MovingWindowRateLimiter, redis_url, "analytics:signin")
+        self.limiter = ResilientLimiter(MovingWindowRateLimiter, redis_url, KEY_PREFIX)
 
     @staticmethod
     def _keys(email, address):
@@ -71,10 +74,6 @@ class SignInThrottle:
         """Forget the account's failures after a successful sign-in."""
         key = self._keys(email, None)["account"]
         self.limiter.run(lambda limiter: limiter.clear(self.limits["account"], "account", key))
-
-    def reset(self):
-        """Forget every count (tests)."""
-        self.limiter.reset()
 
 
 def throttle():
