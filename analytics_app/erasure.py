@@ -7,18 +7,14 @@ recomputes exactly the days the user touched (``rollup.protocol`` says why nothi
 through). A retried job carries on where it stopped.
 """
 
-import logging
-from datetime import UTC, datetime
-
 import sqlalchemy as sa
 from flask import current_app
 
 from .extensions import db
 from .ingest.anonymize import hash_user_id
+from .job_lifecycle import JobStatus, claim, running
 from .models import ErasedUser, ErasureJob, Event
 from .rollup import protocol
-
-log = logging.getLogger(__name__)
 
 BATCH_SIZE = 5000
 
@@ -40,7 +36,7 @@ def request_erasure(user_id, requested_by, request_id):
         user_id=stored,
         requested_by=requested_by,
         request_id=request_id,
-        status="pending",
+        status=JobStatus.PENDING,
         events_deleted=0,
     )
     db.session.add(job)
@@ -50,23 +46,13 @@ def request_erasure(user_id, requested_by, request_id):
 
 def run(job_id):
     """Delete the job's user's events in batches; mark the job done (or failed)."""
-    job = db.session.get(ErasureJob, job_id)
-    if job is None or job.status == "done":
+    job = claim(ErasureJob, job_id)
+    if job is None:
         return
-    job.status = "running"
-    db.session.commit()
-    try:
+    with running(job, "erasure job"):
         protocol.wait_for_ingest()
         while _delete_batch(job):
             pass
-    except Exception as error:
-        db.session.rollback()
-        job.status, job.error = "failed", str(error)[:255]
-        db.session.commit()
-        log.exception("erasure job %s failed", job_id)
-        raise
-    job.status, job.finished_at, job.error = "done", datetime.now(UTC), None
-    db.session.commit()
 
 
 def _delete_batch(job):

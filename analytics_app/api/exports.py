@@ -11,6 +11,7 @@ from ..exports import jobs
 from ..exports.request import MEDIA_TYPES, ExportRequest
 from ..exports.response import download
 from ..extensions import db
+from ..job_lifecycle import JobStatus
 from ..models import ExportJob
 from ..reports.range import Filters, RangeError, ReportRange, resolve_zone
 from ..tasks import enqueue_job, tasks
@@ -85,7 +86,7 @@ class ExportJobSchema(Schema):
     download_url = fields.Function(
         lambda job: (
             url_for("exports.ExportDownload", job_id=job.id, signature=jobs.signature(job))
-            if job.status == "done"
+            if job.status == JobStatus.DONE
             else None
         ),
         metadata={"description": "Signed link, valid until expires_at; no token needed."},
@@ -137,9 +138,9 @@ def _download_with_token(job):
 
 
 def _send(job):
-    if job.status == "expired":
+    if job.status == JobStatus.EXPIRED:
         abort(410, message="this export has expired; request it again")
-    if job.status != "done":
+    if job.status != JobStatus.DONE:
         abort(404, message=f"this export is {job.status}, not ready to download")
     return send_file(
         jobs.file_path(job),

@@ -20,11 +20,13 @@ from ..exports import jobs
 from ..exports.request import MEDIA_TYPES, ExportRequest
 from ..exports.response import download as exported
 from ..extensions import db
+from ..job_lifecycle import JobStatus
 from ..models import ExportJob
 from ..reports.events import count_rows
-from ..tasks import tasks
+from ..tasks import QueueUnavailableError, enqueue_job, tasks
 from . import selection
 from .access import login_required, passive
+from .errors import sentence
 from .forms import ActionForm
 
 bp = Blueprint("exports", __name__, url_prefix="/dashboard/exports")
@@ -61,8 +63,13 @@ def download():
 def create():
     """Queue a background export of the selection; show its progress."""
     job = jobs.create(_export_request(request.form), _requester())
-    tasks().export(job.id)  # after the commit in create(): the worker finds the row
-    db.session.refresh(job)  # an inline (immediate) task may have finished it already
+    try:
+        enqueue_job(tasks().export, job)
+    except QueueUnavailableError as refused:
+        if not request.htmx:
+            raise  # the error page says so
+        # In place of the job's progress: the job, failed, and why (the panels stay as they are).
+        return render_template("_export_job.html", job=job, message=sentence(refused.message))
     if request.htmx:
         return render_template("_export_job.html", job=job)
     return redirect(url_for(".status", job_id=job.id))
@@ -89,9 +96,9 @@ def status(job_id):
 def file(job_id):
     """Download a finished export job's file."""
     job = _own_job(job_id)
-    if job.status == "expired":
+    if job.status == JobStatus.EXPIRED:
         abort(410)
-    if job.status != "done":
+    if job.status != JobStatus.DONE:
         abort(404)
     return send_file(
         jobs.file_path(job),

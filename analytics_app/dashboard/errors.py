@@ -52,8 +52,13 @@ def _http_error(error):
     return _page(error.code, message or error.name)
 
 
+def sentence(message):
+    """An error's message as a sentence: ``queue is down`` → ``Queue is down.``"""
+    return message[:1].upper() + message[1:] + "."
+
+
 def _app_error(error):
-    return _page(error.status, error.message[:1].upper() + error.message[1:] + ".")
+    return _page(error.status, sentence(error.message))
 
 
 def _database_unavailable(error):

@@ -1,5 +1,6 @@
 """Template filters and globals for the dashboard's pages."""
 
+from ..job_lifecycle import JobStatus
 from ..reports.periods import as_utc
 
 # htmx's settings: no eval (the CSP forbids it anyway), no page snapshots in localStorage,
@@ -49,7 +50,8 @@ def moment(value):
 
 
 def register(bp):
-    """Make the filters and the htmx settings available to every template."""
+    """Make the filters, the htmx settings and the job statuses available to every template."""
     for function in (thousands, percent, duration, moment):
         bp.add_app_template_filter(function)
     bp.add_app_template_global(HTMX_CONFIG, "htmx_config")
+    bp.add_app_template_global(JobStatus, "JobStatus")

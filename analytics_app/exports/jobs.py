@@ -4,8 +4,8 @@ Files live in ``EXPORT_DIR`` (shared by web and worker) and are deleted ``EXPORT
 after they are finished, by the hourly cleanup.
 """
 
-import logging
 import time
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,12 +14,11 @@ from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from ..extensions import db
+from ..job_lifecycle import JobStatus, claim, running
 from ..models import ExportJob
 from ..reports.events import count_rows
 from . import stream, xlsx
 from .request import ExportRequest
-
-log = logging.getLogger(__name__)
 
 PROGRESS_SECONDS = 1.0
 
@@ -40,7 +39,7 @@ def create(request, requested_by):
         requested_by=requested_by,
         format=request.format,
         params=request.as_params(),
-        status="pending",
+        status=JobStatus.PENDING,
         rows_written=0,
     )
     db.session.add(job)
@@ -64,41 +63,45 @@ def _progress(job_id):
     return report
 
 
-def run(job_id):
-    """Write the job's file; safe to rerun (it starts the file over)."""
-    job = db.session.get(ExportJob, job_id)
-    if job is None or job.status in ("done", "expired"):
-        return
-    request = ExportRequest.from_params(job.format, job.params)
-    lo, hi = request.span()
-    job.status = "running"
-    job.rows_total = count_rows(lo, hi, request.filters)
-    db.session.commit()
-    report = _progress(job_id)
+@contextmanager
+def _file_of(job):
+    """Yield the path to write the job's file at; put it in place at the end, or delete it."""
     partial = file_path(job).with_suffix(".part")
     try:
-        if job.format == "csv":
-            rows = -1  # the header line
-            with partial.open("wb") as target:
-                for chunk in stream.csv_chunks(lo, hi, request.filters):
-                    target.write(chunk)
-                    rows += chunk.count(b"\n")
-                    report(rows)
-        else:
-            rows = xlsx.write(stream.rows(lo, hi, request.filters), partial, progress=report)
-        partial.replace(file_path(job))
-    except Exception as error:
+        yield partial
+    except BaseException:
         partial.unlink(missing_ok=True)
-        db.session.rollback()
-        job.status, job.error = "failed", str(error)[:255]
-        db.session.commit()
-        log.exception("export job %s failed", job_id)
         raise
-    now = datetime.now(UTC)
-    job.rows_written, job.status, job.filename = rows, "done", request.filename()
-    job.finished_at = now
-    job.expires_at = now + timedelta(hours=current_app.config["EXPORT_TTL_HOURS"])
-    db.session.commit()
+    partial.replace(file_path(job))
+
+
+def _write(request, path, report):
+    """Write the export to ``path``; return the rows written."""
+    lo, hi = request.span()
+    if request.format == "xlsx":
+        return xlsx.write(stream.rows(lo, hi, request.filters), path, progress=report)
+    rows = -1  # the header line
+    with path.open("wb") as target:
+        for chunk in stream.csv_chunks(lo, hi, request.filters):
+            target.write(chunk)
+            rows += chunk.count(b"\n")
+            report(rows)
+    return rows
+
+
+def run(job_id):
+    """Write the job's file; safe to rerun (it starts the file over)."""
+    job = claim(ExportJob, job_id)
+    if job is None:
+        return
+    request = ExportRequest.from_params(job.format, job.params)
+    job.rows_total = count_rows(*request.span(), request.filters)
+    with running(job, "export job"):
+        with _file_of(job) as partial:
+            rows = _write(request, partial, _progress(job_id))
+        job.rows_written, job.filename = rows, request.filename()
+        lifetime = timedelta(hours=current_app.config["EXPORT_TTL_HOURS"])
+        job.expires_at = datetime.now(UTC) + lifetime
 
 
 def _signer():
@@ -122,10 +125,10 @@ def expire_finished():
     """Delete files past their lifetime; return how many."""
     now = datetime.now(UTC)
     expired = db.session.scalars(
-        sa.select(ExportJob).where(ExportJob.status == "done", ExportJob.expires_at < now)
+        sa.select(ExportJob).where(ExportJob.status == JobStatus.DONE, ExportJob.expires_at < now)
     ).all()
     for job in expired:
         file_path(job).unlink(missing_ok=True)
-        job.status = "expired"
+        job.status = JobStatus.EXPIRED
     db.session.commit()
     return len(expired)

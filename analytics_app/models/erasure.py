@@ -6,6 +6,7 @@ from sqlalchemy import Identity, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
+from ..job_lifecycle import JobStatus
 from .types import BigId, Timestamp
 
 
@@ -27,7 +28,7 @@ class ErasureJob(db.Model):
     user_id: Mapped[str] = mapped_column(String(255))
     requested_by: Mapped[str] = mapped_column(String(255))
     request_id: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(String(16), default=JobStatus.PENDING)
     events_deleted: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(String(255))
     requested_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())

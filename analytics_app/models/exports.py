@@ -7,6 +7,7 @@ from sqlalchemy import Identity, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
+from ..job_lifecycle import JobStatus
 from .types import BigId, Json, Timestamp
 
 
@@ -20,7 +21,7 @@ class ExportJob(db.Model):
     format: Mapped[str] = mapped_column(String(8))
     # The request's filters as given (tz, start, end, type, src, user_id).
     params: Mapped[dict[str, Any]] = mapped_column(Json)
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(String(16), default=JobStatus.PENDING)
     rows_written: Mapped[int] = mapped_column(Integer, default=0)
     rows_total: Mapped[int | None] = mapped_column(Integer)
     filename: Mapped[str | None] = mapped_column(String(255))

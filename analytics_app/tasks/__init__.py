@@ -19,6 +19,7 @@ from redis.exceptions import RedisError
 
 from ..errors import AppError
 from ..extensions import db
+from ..job_lifecycle import fail
 from ..metrics import TASK_FAILURES, TASK_RUNS, TASK_SECONDS, declare_task
 from . import jobs
 
@@ -117,9 +118,7 @@ def enqueue_job(task, job):
         task(job.id)
     except (RedisError, sqlite3.Error):
         log.warning("task queue unavailable; %s %s not queued", type(job).__name__, job.id)
-        db.session.rollback()
-        job.status, job.error = "failed", "the task queue was unavailable"
-        db.session.commit()
+        fail(job, "the task queue was unavailable")
         raise QueueUnavailableError() from None
     db.session.refresh(job)  # an inline (immediate) task may have finished it already
     return job

@@ -21,8 +21,8 @@ from analytics_app.reports.periods import zone
 from analytics_app.reports.range import ReportRange
 
 from dataset import generate, store
-from helpers import Client, make_token
-from webclient import add_user, signed_in
+from helpers import Client, make_token, query
+from webclient import FAST_HASH, add_user, signed_in
 
 RANGE = {"start": "2026-10-25", "end": "2026-11-02", "tz": "Europe/Berlin"}
 
@@ -136,3 +136,21 @@ def test_an_export_of_unusable_filters_is_refused(admin):
     for args in [{"format": "pdf"}, {"format": "csv", "tz": "Nowhere/Special"}]:
         assert admin.get("/dashboard/exports/download", params=args).status_code == 422, args
         assert admin.post("/dashboard/exports", args).status_code == 422, args
+
+
+def test_with_the_queue_down_a_job_fails_at_once_and_the_page_says_why(make_app, serve):
+    app = make_app(REDIS_URL="redis://127.0.0.1:1/0", HUEY_IMMEDIATE="false")
+    app.config.update(SESSION_COOKIE_SECURE=False, DASHBOARD_PASSWORD_HASH=FAST_HASH)
+    web = signed_in(serve(app).url, add_user(app, "queue@example.com"))
+    form = {**RANGE, "format": "csv"}
+
+    page = web.post("/dashboard/exports", form)
+    assert page.status_code == 503
+    assert "The task queue is unavailable, retry later." in page.text
+    fragment = web.post("/dashboard/exports", form, headers={"HX-Request": "true"})
+    assert fragment.status_code == 200  # htmx swaps it in where the job's progress would go
+    assert 'data-status="failed"' in fragment.text
+    assert "hx-trigger" not in fragment.text  # nothing to poll
+    assert "The task queue is unavailable, retry later." in fragment.text
+    failed = [("failed", "the task queue was unavailable")] * 2
+    assert query(app, "SELECT status, error FROM export_jobs ORDER BY id") == failed
