@@ -35,7 +35,12 @@ class AuditRecordSchema(Schema):
     events_received = fields.Integer()
     events_stored = fields.Integer()
     events_duplicate = fields.Integer()
-    events_refused = fields.Integer()
+    events_refused = fields.Integer(
+        metadata={
+            "description": "Events neither stored nor duplicates: all of a refused batch's,"
+            " or an accepted batch's dropped events (of erased users)."
+        }
+    )
     error = fields.String(allow_none=True)
 
 

@@ -59,14 +59,14 @@ WITH batch AS (
 ), counted AS (
     SELECT (SELECT count(*)::int FROM stored) AS stored,
            (SELECT count(*)::int FROM batch
-            WHERE user_id = ANY ((SELECT ids FROM erased)::varchar[])) AS erased
+            WHERE user_id = ANY ((SELECT ids FROM erased)::varchar[])) AS dropped
 )
 INSERT INTO ingest_audit (
     request_id, subject, remote_addr, user_agent, http_status,
     events_received, events_stored, events_duplicate, events_refused
 )
 SELECT %(request_id)s, %(subject)s, %(remote_addr)s, %(user_agent)s, 200,
-       %(received)s, stored, %(received)s - stored - erased, erased
+       %(received)s, stored, %(received)s - stored - dropped, dropped
 FROM counted
 RETURNING events_stored, events_refused
 """

@@ -24,6 +24,8 @@ class IngestAudit(db.Model):
     events_received: Mapped[int] = mapped_column(Integer)
     events_stored: Mapped[int] = mapped_column(Integer)
     events_duplicate: Mapped[int] = mapped_column(Integer)
+    # Neither stored nor duplicates: all of a refused batch's events, and of an accepted
+    # batch its dropped ones (their user has been erased).
     events_refused: Mapped[int] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(String(255))
 
