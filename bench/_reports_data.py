@@ -23,13 +23,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import psycopg
 from _services import migrate
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = ROOT / ".venv" / "bin"
 SLICE_ROWS = 500_000
 # Users are drawn per session as floor(users * u ** SKEW) for a uniform u: with 10M events and
 # 200k users, the busiest user has about 22,000 events, the median user 40, the quietest 8.
@@ -68,32 +64,6 @@ class Params:
 
 def today_utc():
     return datetime.now(UTC).date()
-
-
-class BenchDatabase:
-    """One dedicated database (the only one this bench creates, fills or drops)."""
-
-    def __init__(self, server_url, name):
-        self.server_url = server_url.rstrip("/")
-        self.name = name
-        self.url = f"{self.server_url}/{name}"
-
-    def _admin(self, statement, params=None):
-        with psycopg.connect(f"{self.server_url}/postgres", autocommit=True) as connection:
-            cursor = connection.execute(statement, params)
-            return cursor.fetchall() if cursor.description else None
-
-    def exists(self):
-        return bool(self._admin("SELECT 1 FROM pg_database WHERE datname = %s", (self.name,)))
-
-    def create(self):
-        self._admin(f"CREATE DATABASE {self.name}")
-
-    def drop(self):
-        self._admin(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
-
-    def connect(self, **kwargs):
-        return psycopg.connect(self.url, **kwargs)
 
 
 def stored_params(database):

@@ -1,9 +1,15 @@
-"""What the bench runs against: its own database, and gunicorn processes it starts and stops."""
+"""What every bench runs against: its own database, the app's environment, and gunicorn
+processes it starts and stops.
+
+gunicorn runs in its own process group, so stopping it (TERM, then KILL) takes its workers
+with it on every exit path; ``stop_on_signals`` makes Ctrl-C and TERM take those paths.
+"""
 
 import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,28 +19,48 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / "bin"
 RESULTS = Path(__file__).resolve().parent / "results"
-# The only database the bench creates, empties or drops.
-DATABASE = "analytics_bench"
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+# The app settings of the benches that time reads: results computed, not cached; report days
+# in UTC, as the generated data is; warnings only in the logs.
+READ_SETTINGS = {"REPORT_CACHE_SECONDS": "0", "REPORT_TIMEZONE": "UTC", "LOG_LEVEL": "WARNING"}
+
+
+def stop_on_signals():
+    """Let Ctrl-C and TERM unwind through the ``finally`` blocks that stop what we started,
+    even when the shell started us with SIGINT ignored (a background job)."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
 
 class Database:
-    """The dedicated bench database on a PostgreSQL server given as ``postgresql://…:port``."""
+    """One dedicated bench database (the only one its bench creates, fills, empties or drops)
+    on a PostgreSQL server given as ``postgresql://…:port``."""
 
-    def __init__(self, server_url):
+    def __init__(self, server_url, name):
         self.server_url = server_url.rstrip("/")
-        self.url = f"{self.server_url}/{DATABASE}"
+        self.name = name
+        self.url = f"{self.server_url}/{name}"
 
-    def _admin(self, statement):
+    def _admin(self, statement, params=None):
         with psycopg.connect(f"{self.server_url}/postgres", autocommit=True) as connection:
-            connection.execute(statement)
+            cursor = connection.execute(statement, params)
+            return cursor.fetchall() if cursor.description else None
+
+    def exists(self):
+        return bool(self._admin("SELECT 1 FROM pg_database WHERE datname = %s", (self.name,)))
+
+    def create(self):
+        self._admin(f"CREATE DATABASE {self.name}")
+
+    def drop(self):
+        self._admin(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
 
     def recreate(self):
         self.drop()
-        self._admin(f"CREATE DATABASE {DATABASE}")
+        self.create()
 
-    def drop(self):
-        self._admin(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+    def connect(self, **kwargs):
+        return psycopg.connect(self.url, **kwargs)
 
     def reset(self):
         """Empty every table but Alembic's and checkpoint, so every phase starts alike.
@@ -42,7 +68,7 @@ class Database:
         Every table, not a list: ingest writes more than ``events`` (the audit trail, and
         whatever the app adds), and the list would go stale as the schema grows.
         """
-        with psycopg.connect(self.url, autocommit=True) as connection:
+        with self.connect(autocommit=True) as connection:
             tables = connection.execute(
                 "SELECT format('%I', tablename) FROM pg_tables"
                 " WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
@@ -52,12 +78,12 @@ class Database:
             connection.execute("CHECKPOINT")
 
     def count_events(self):
-        with psycopg.connect(self.url) as connection:
+        with self.connect() as connection:
             return connection.execute("SELECT count(*) FROM events").fetchone()[0]
 
     def backend_pids(self):
         """Return the server processes of every other session open on the bench database."""
-        with psycopg.connect(self.url) as connection:
+        with self.connect() as connection:
             rows = connection.execute(
                 "SELECT pid FROM pg_stat_activity"
                 " WHERE datname = current_database() AND pid <> pg_backend_pid()"
@@ -65,8 +91,12 @@ class Database:
         return [pid for (pid,) in rows]
 
 
-def app_environment(database_url, redis_url, secret):
-    """Return the environment both apps run with: production mode, no effective rate limit."""
+def app_environment(database_url, secret, redis_url="", **settings):
+    """The app's environment: production mode, no effective rate limit, ``settings`` on top.
+
+    ``redis_url`` empty, not absent, means no Redis: ``create_app(env)`` overlays ``env`` on
+    the process environment.
+    """
     env = {name: value for name, value in os.environ.items() if not name.startswith("FLASK_")}
     env.update(
         DATABASE_URL=database_url,
@@ -74,6 +104,7 @@ def app_environment(database_url, redis_url, secret):
         JWT_SECRET_KEY=secret,
         APP_ENV="production",
         RATE_LIMIT_PER_MINUTE="100000000",
+        **settings,
     )
     return env
 
@@ -96,9 +127,16 @@ def port_in_use(port):
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 @contextmanager
-def gunicorn(app_spec, workers, port, env, log_path, options=()):
-    """Serve ``app_spec`` with ``workers`` sync workers; stop the whole process group on exit."""
+def gunicorn(env, log_path, port, workers=1, app_spec="wsgi:app", options=()):
+    """Serve ``app_spec`` with ``workers`` sync workers on ``port`` until every worker is up;
+    stop the whole process group on exit."""
     log_path.parent.mkdir(exist_ok=True)
     # No control socket: gunicorn 27 otherwise shares ~/.gunicorn/gunicorn.ctl between servers.
     command = [BIN / "gunicorn", "--no-control-socket", "-w", str(workers), *options]
@@ -108,15 +146,15 @@ def gunicorn(app_spec, workers, port, env, log_path, options=()):
             command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
     try:
-        _wait_listening(server, port, log_path)
+        _wait_listening(server, port, workers, log_path)
         yield server
     finally:
         stop(server)
 
 
-def _wait_listening(server, port, log_path, timeout=30):
+def _wait_listening(server, port, workers, log_path, timeout=60):
     deadline = time.monotonic() + timeout
-    while not port_in_use(port):
+    while not (port_in_use(port) and len(worker_pids(server)) >= workers):
         if server.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError(f"gunicorn did not start; see {log_path}")
         time.sleep(0.1)

@@ -24,9 +24,19 @@ import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from _reports_data import BenchDatabase, Params, ensure_events, today_utc
-from _reports_server import app_environment, finish, gunicorn, read_token, stop_on_signals
-from _services import cpu_seconds, worker_pids
+from _client import finish, read_token
+from _reports_data import Params, ensure_events, today_utc
+from _services import (
+    READ_SETTINGS,
+    RESULTS,
+    Database,
+    app_environment,
+    cpu_seconds,
+    free_port,
+    gunicorn,
+    stop_on_signals,
+    worker_pids,
+)
 
 DATABASE = "analytics_bench_export"
 EXPORT_PATH = "/api/analytics/reports/events"
@@ -62,6 +72,9 @@ def parse_args(argv):
     )
     parser.add_argument("--regenerate", action="store_true", help="generate the data anew")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument(
+        "--database", default=DATABASE, help="the bench's database (created when missing)"
+    )
     parser.add_argument(
         "--postgres",
         default="postgresql://postgres@127.0.0.1:5432",
@@ -380,7 +393,8 @@ def run(args, database, env, token):
         _line("reference: COPY of the app's export query", baselines["copy_app_query"])
 
         downloads = {}
-        with gunicorn(env, "gunicorn-export", workers=1, timeout=3600) as (server, port):
+        port, log = free_port(), RESULTS / "gunicorn-export.log"
+        with gunicorn(env, log, port, options=["-k", "sync", "--timeout", "3600"]) as server:
             [worker] = worker_pids(server)
             pids = worker, backend_pids(connection)
             for format_ in ("csv", "xlsx"):  # load the code paths and open the pool
@@ -476,9 +490,9 @@ def main(argv=None):
         f" {load_before:.2f}; {args.rows:,} events, gunicorn -w 1 sync",
         flush=True,
     )
-    database = BenchDatabase(args.postgres, DATABASE)
+    database = Database(args.postgres, args.database)
     secret = secrets.token_urlsafe(48)
-    env = app_environment(database.url, secret)
+    env = app_environment(database.url, secret, **READ_SETTINGS)
     try:
         result = run(args, database, env, read_token(secret))
     finally:

@@ -16,17 +16,10 @@ import re
 import secrets
 import subprocess
 import sys
-from pathlib import Path
 
-import psycopg
-from _services import BIN, ROOT, app_environment, gunicorn, migrate
+from _services import BIN, RESULTS, ROOT, Database, app_environment, gunicorn, migrate
 
 DATABASE = "analytics_fuzz"
-
-
-def _admin(server, statement):
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as connection:
-        connection.execute(statement)
 
 
 def main():
@@ -37,10 +30,16 @@ def main():
     parser.add_argument("--port", type=int, default=8093)
     args = parser.parse_args()
 
-    _admin(args.postgres, f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-    _admin(args.postgres, f"CREATE DATABASE {DATABASE}")
-    env = app_environment(f"{args.postgres}/{DATABASE}", args.redis, secrets.token_urlsafe(48))
-    env.update(HUEY_IMMEDIATE="true", LOG_LEVEL="WARNING", EXPORT_DIR=str(ROOT / "instance/fuzz"))
+    database = Database(args.postgres, DATABASE)
+    database.recreate()
+    env = app_environment(
+        database.url,
+        secrets.token_urlsafe(48),
+        args.redis,
+        HUEY_IMMEDIATE="true",
+        LOG_LEVEL="WARNING",
+        EXPORT_DIR=str(ROOT / "instance/fuzz"),
+    )
     try:
         migrate(env)
         flask = [BIN / "flask", "--app", "wsgi", "analytics"]
@@ -59,9 +58,9 @@ def main():
             capture_output=True,
             text=True,
         ).stdout.strip()
-        log = Path(__file__).resolve().parent / "results" / "fuzz-gunicorn.log"
+        log = RESULTS / "fuzz-gunicorn.log"
         production = ["-c", "python:analytics_app.gunicorn_conf"]
-        with gunicorn("wsgi:app", 2, args.port, env, log, production):
+        with gunicorn(env, log, args.port, 2, options=production):
             run = subprocess.run(
                 [
                     BIN / "schemathesis",
@@ -87,7 +86,7 @@ def main():
         print(run.stdout[-6000:])
         server_errors = log.read_text().count('"unhandled error"')
     finally:
-        _admin(args.postgres, f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+        database.drop()
     cases = re.search(r"(\d+) generated", run.stdout)
     failures = re.search(r"(\d+) unique failures?", run.stdout)
     summary = {

@@ -10,7 +10,6 @@ import json
 import os
 import platform
 import secrets
-import signal
 import sys
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -26,10 +25,13 @@ from _services import (
     gunicorn,
     migrate,
     port_in_use,
+    stop_on_signals,
     worker_pids,
 )
 from _workload import chunks, copy_text, http_request, make_events, make_token
 
+# The only database this bench creates, empties or drops.
+DATABASE = "analytics_bench"
 BATCH_SIZE = 1000
 # (figure, numerator phase, denominator phase, minimum ratio)
 TARGETS = (
@@ -172,7 +174,7 @@ def run_phases(database, args, env, workload):
         servers = {}
         for offset, (app, spec) in enumerate(APPS.items()):
             port, log = args.port + offset, RESULTS / f"gunicorn-{app}.log"
-            server = stack.enter_context(gunicorn(spec, args.workers, port, env, log))
+            server = stack.enter_context(gunicorn(env, log, port, args.workers, spec))
             database.reset()  # the naive app answers 500 to events stored already
             warm = drive(warmup, [HttpSession(port) for _ in range(args.concurrency)])
             if warm.errors:
@@ -247,10 +249,7 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(argv)
-    # Ctrl-C and TERM both unwind through the finally blocks that stop the gunicorns, even
-    # when the shell started us with SIGINT ignored (a background job).
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    stop_on_signals()
     for port in (args.port, args.port + 1):
         if port_in_use(port):
             sys.exit(f"port {port} is in use; pick another with --port")
@@ -263,10 +262,10 @@ def main(argv=None):
         flush=True,
     )
     workload = Workload.build(args.batches, args.singles, args.workers)
-    database = Database(args.postgres)
+    database = Database(args.postgres, DATABASE)
     database.recreate()
     try:
-        env = app_environment(database.url, args.redis, secrets.token_urlsafe(48))
+        env = app_environment(database.url, secrets.token_urlsafe(48), args.redis)
         migrate(env)
         results = run_phases(database, args, env, workload)
     finally:

@@ -21,16 +21,22 @@ import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import jwt
-import psycopg
 from _drivers import HttpSession
-from _services import BIN, ROOT, app_environment, gunicorn, migrate, worker_pids
+from _services import (
+    BIN,
+    RESULTS,
+    ROOT,
+    Database,
+    app_environment,
+    gunicorn,
+    migrate,
+    worker_pids,
+)
 from _workload import http_request, make_events
 
 DATABASE = "analytics_load"
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def report_paths():
@@ -129,11 +135,6 @@ def seed_data(env):
     )
 
 
-def admin(server, statement):
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as connection:
-        connection.execute(statement)
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=60.0)
@@ -147,11 +148,12 @@ def main():
     args = parser.parse_args()
     mix = parse_mix(args.mix)
 
-    admin(args.postgres, f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-    admin(args.postgres, f"CREATE DATABASE {DATABASE}")
+    database = Database(args.postgres, DATABASE)
+    database.recreate()
     secret = secrets.token_urlsafe(48)
-    env = app_environment(f"{args.postgres}/{DATABASE}", args.redis, secret)
-    env.update(LOG_LEVEL="WARNING", REPORT_CACHE_SECONDS="30")
+    env = app_environment(
+        database.url, secret, args.redis, LOG_LEVEL="WARNING", REPORT_CACHE_SECONDS="30"
+    )
     tokens = {
         "ingest": token(secret, "load-ingest"),
         "read": token(secret, "load-reader", "analytics:read"),
@@ -161,7 +163,7 @@ def main():
         seed_data(env)
         log = RESULTS / "load-gunicorn.log"
         production = ["-c", "python:analytics_app.gunicorn_conf"]
-        with gunicorn("wsgi:app", args.workers, args.port, env, log, production) as server:
+        with gunicorn(env, log, args.port, args.workers, options=production) as server:
             print(
                 f"load: {args.seconds:.0f} s, {args.clients} clients, gunicorn -w {args.workers},"
                 f" mix {args.mix}, batches of {args.batch_size}",
@@ -184,12 +186,12 @@ def main():
                 thread.join()
             elapsed = time.monotonic() - started
             workers = len(worker_pids(server))
-        with psycopg.connect(f"{args.postgres}/{DATABASE}") as connection:
+        with database.connect() as connection:
             stored = connection.execute(
                 "SELECT count(*) FROM events WHERE created_at >= %s", (load_started,)
             ).fetchone()[0]
     finally:
-        admin(args.postgres, f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+        database.drop()
 
     figures = {"seconds": round(elapsed, 1), "clients": args.clients, "workers": workers}
     total_requests = total_errors = 0

@@ -18,15 +18,16 @@ import time
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 
-from _reports_data import BenchDatabase, Params, ensure_events, today_utc
-from _reports_server import (
+from _client import finish, get, read_token, summary
+from _reports_data import Params, ensure_events, today_utc
+from _services import (
+    READ_SETTINGS,
+    RESULTS,
+    Database,
     app_environment,
-    finish,
-    get,
+    free_port,
     gunicorn,
-    read_token,
     stop_on_signals,
-    summary,
 )
 
 DATABASE = "analytics_bench_reports"
@@ -73,6 +74,9 @@ def parse_args(argv):
     )
     parser.add_argument("--regenerate", action="store_true", help="generate the data anew")
     parser.add_argument("--drop", action="store_true", help="drop the database at the end")
+    parser.add_argument(
+        "--database", default=DATABASE, help="the bench's database (created when missing)"
+    )
     parser.add_argument(
         "--postgres",
         default="postgresql://postgres@127.0.0.1:5432",
@@ -202,7 +206,8 @@ def run(args, database, env, token):
             f" table + indexes {size / 2**30:.2f} GiB",
             flush=True,
         )
-        with gunicorn(env, "gunicorn-reports", workers=1, timeout=1800) as (_, port):
+        port, log = free_port(), RESULTS / "gunicorn-reports.log"
+        with gunicorn(env, log, port, options=["-k", "sync", "--timeout", "1800"]):
             cases = Cases(port, token, app, connection)
             result.update(_phases(args, cases, spans, first, today))
     if args.second_zone:
@@ -346,9 +351,9 @@ def main(argv=None):
         f" {load_before:.2f}; {args.events:,} events, {args.repeat} calls per case, warm",
         flush=True,
     )
-    database = BenchDatabase(args.postgres, DATABASE)
+    database = Database(args.postgres, args.database)
     secret = secrets.token_urlsafe(48)
-    env = app_environment(database.url, secret)
+    env = app_environment(database.url, secret, **READ_SETTINGS)
     try:
         result = run(args, database, env, read_token(secret))
     finally:

@@ -1,51 +1,21 @@
-"""The app under test for reports.py and export.py: environment, gunicorn, tokens, HTTP.
+"""The bench's client side: tokens, timed GETs over a plain socket, summaries and the closing
+JSON line (reports.py and export.py).
 
-gunicorn runs in its own process group, so stopping it (TERM, then KILL) takes its workers
-with it on every exit path. Short responses are fetched over a plain socket: the sync worker closes
-the connection after each response, so each request pays a TCP connect, as a browser's would.
+Short responses are fetched over a plain socket: the sync worker closes the connection after
+each response, so each request pays a TCP connect, as a browser's would.
 """
 
 import json
 import math
 import os
-import signal
 import socket
 import statistics
-import subprocess
 import sys
 import time
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import jwt
-from _services import port_in_use, stop, worker_pids
-
-ROOT = Path(__file__).resolve().parent.parent
-BIN = ROOT / ".venv" / "bin"
-RESULTS = Path(__file__).resolve().parent / "results"
-
-
-def stop_on_signals():
-    """Let Ctrl-C and TERM unwind through the ``finally`` blocks that stop what we started."""
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-
-
-def app_environment(database_url, secret):
-    """The app's environment: production mode, no report cache, no rate limit, no Redis."""
-    env = {name: value for name, value in os.environ.items() if not name.startswith("FLASK_")}
-    env.update(
-        DATABASE_URL=database_url,
-        JWT_SECRET_KEY=secret,
-        APP_ENV="production",
-        REPORT_CACHE_SECONDS="0",
-        REPORT_TIMEZONE="UTC",
-        RATE_LIMIT_PER_MINUTE="100000000",
-        LOG_LEVEL="WARNING",
-        REDIS_URL="",  # empty, not absent: create_app(env) overlays env on os.environ
-    )
-    return env
 
 
 def read_token(secret, subject="bench"):
@@ -56,50 +26,6 @@ def read_token(secret, subject="bench"):
         "scope": "analytics:read",
     }
     return jwt.encode(claims, secret, algorithm="HS256")
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@contextmanager
-def gunicorn(env, log_name, workers=1, timeout=600):
-    """Serve ``wsgi:app`` with sync workers on a free port; yield ``(process, port)``."""
-    RESULTS.mkdir(exist_ok=True)
-    port = free_port()
-    log_path = RESULTS / f"{log_name}.log"
-    command = [
-        BIN / "gunicorn",
-        "--no-control-socket",
-        "-w",
-        str(workers),
-        "-k",
-        "sync",
-        "--timeout",
-        str(timeout),
-        "-b",
-        f"127.0.0.1:{port}",
-        "wsgi:app",
-    ]
-    with log_path.open("wb") as log:
-        server = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    try:
-        _wait_listening(server, port, workers, log_path)
-        yield server, port
-    finally:
-        stop(server)
-
-
-def _wait_listening(server, port, workers, log_path, timeout=60):
-    deadline = time.monotonic() + timeout
-    while not (port_in_use(port) and len(worker_pids(server)) == workers):
-        if server.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"gunicorn did not start; see {log_path}")
-        time.sleep(0.1)
 
 
 def _request_bytes(path, token):
