@@ -1,9 +1,12 @@
 """Bearer-token authentication and scopes, on flask-jwt-extended.
 
 Tokens from any standard JWT library work: ``sub`` and ``exp`` are required, scopes come from
-``scope`` (space-separated) or ``scopes`` (a list), and only the configured algorithm is
-accepted. Every failure answers 401 (flask-jwt-extended would say 422 for some) in the one
-error envelope; a valid token without the needed scope gets 403.
+``scope`` (split on ASCII spaces only) or ``scopes`` (a list), and only the configured algorithm
+is accepted. ``JWT_DECODE_AUDIENCE`` / ``JWT_DECODE_ISSUER``, when set, are required claims; an
+``exp`` further ahead than ``TOKEN_MAX_TTL`` is refused. Every failure answers 401
+(flask-jwt-extended would say 422 for some) in the one error envelope; a valid token without
+the needed scope gets 403. Revoked tokens are refused by ``accounts.revocations``, which
+registers itself as the blocklist.
 """
 
 import time
@@ -18,6 +21,14 @@ from .errors import AuthenticationError, MissingScopeError, error_response
 READ = "analytics:read"
 ADMIN = "analytics:admin"
 SCOPES = (READ, ADMIN)
+# How far past now + TOKEN_MAX_TTL an ``exp`` may lie: the issuer's clock may run ahead of ours.
+EXP_LEEWAY_SECONDS = 300
+
+
+def split_scopes(text):
+    """The scopes of a space-separated string: split on ASCII spaces only, never on other
+    whitespace (``x\u00a0analytics:read`` is one unknown scope, not two)."""
+    return [scope for scope in text.split(" ") if scope]
 
 
 def token_scopes(claims):
@@ -25,7 +36,7 @@ def token_scopes(claims):
     granted = set()
     scope = claims.get("scope")
     if isinstance(scope, str):
-        granted.update(scope.split())
+        granted.update(split_scopes(scope))
     scopes = claims.get("scopes")
     if isinstance(scopes, list):
         granted.update(item for item in scopes if isinstance(item, str))
@@ -82,7 +93,13 @@ class CachingJWTManager(JWTManager):
             return super()._decode_jwt_from_config(encoded_token, csrf_value, allow_expired)
         config = current_app.config
         cache = current_app.extensions.setdefault("verified_tokens", {})
-        key = (encoded_token, config["JWT_SECRET_KEY"], config.get("JWT_PUBLIC_KEY"))
+        key = (
+            encoded_token,
+            config["JWT_SECRET_KEY"],
+            config.get("JWT_PUBLIC_KEY"),
+            repr(config["JWT_DECODE_AUDIENCE"]),
+            config["JWT_DECODE_ISSUER"],
+        )
         claims = cache.get(key)
         if claims is not None and claims["exp"] > time.time():
             return dict(claims)
@@ -98,6 +115,29 @@ def _unauthorized(message):
     return error_response(401, message, headers={"WWW-Authenticate": "Bearer"})
 
 
+def _expiry(claims):
+    """The token's ``exp`` as whole seconds, or None when it has none PyJWT would accept."""
+    try:
+        return int(claims["exp"])
+    except (KeyError, TypeError, ValueError, OverflowError):
+        return None
+
+
+def expiry_within_bound(claims):
+    """True when the token expires, and no further ahead than ``TOKEN_MAX_TTL``."""
+    expiry = _expiry(claims)
+    if expiry is None:
+        return False
+    longest = current_app.config["TOKEN_MAX_TTL"].total_seconds() + EXP_LEEWAY_SECONDS
+    return expiry <= time.time() + longest
+
+
+def _unbounded(header, claims):
+    if _expiry(claims) is None:
+        return _unauthorized("token has no expiry (exp claim)")
+    return _unauthorized("token expires further ahead than this service allows (TOKEN_MAX_TTL)")
+
+
 def init_app(app):
     """Pin the algorithm and answer every token failure with 401 in the error envelope."""
     app.config.update(
@@ -109,9 +149,7 @@ def init_app(app):
     jwt.unauthorized_loader(lambda reason: _unauthorized("missing bearer token"))
     jwt.invalid_token_loader(lambda reason: _unauthorized(f"invalid token: {reason}"))
     jwt.expired_token_loader(lambda header, data: _unauthorized("token has expired"))
-    jwt.token_verification_loader(lambda header, data: "exp" in data)
-    jwt.token_verification_failed_loader(
-        lambda header, data: _unauthorized("token has no expiry (exp claim)")
-    )
+    jwt.token_verification_loader(lambda header, data: expiry_within_bound(data))
+    jwt.token_verification_failed_loader(_unbounded)
     jwt.revoked_token_loader(lambda header, data: _unauthorized("token has been revoked"))
     jwt.user_lookup_error_loader(lambda header, data: _unauthorized("unknown token subject"))

@@ -4,7 +4,11 @@ Every variable is documented in the README's configuration table; keep the two i
 """
 
 import json
+import math
+import re
 import secrets
+from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -25,6 +29,15 @@ KNOWN_EXAMPLE_SECRETS = frozenset(
     {"", "your-jwt-secret-key", "change-me", "changeme", "secret", "dev", "development"}
 )
 MIN_SECRET_LENGTH = 32
+# A secret's entropy estimated from its characters' frequencies must reach this: "a" * 36 has
+# none, "password" * 4 has 88 bits, 32 random hex digits 91 to 125, secrets.token_urlsafe(48)
+# about 340.
+MIN_SECRET_BITS = 90
+# The duration notation of TOKEN_MAX_TTL and the CLI's --ttl: 90s, 15m, 12h, 30d, 2w.
+_DURATION = re.compile(r"(\d+)([smhdw])")
+_DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+# Tokens may not be bounded below this (the dashboard's shortest lifetime).
+MIN_TOKEN_MAX_TTL = timedelta(hours=1)
 ENVIRONMENTS = ("development", "test", "production")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -81,6 +94,54 @@ def _list(env, name, default):
     return tuple(item.strip() for item in raw.split(",") if item.strip())
 
 
+def parse_duration(text):
+    """Parse ``90s``, ``15m``, ``12h``, ``30d`` or ``2w`` into a timedelta (ValueError if not)."""
+    match = _DURATION.fullmatch(text.strip())
+    if not match or int(match.group(1)) == 0:
+        raise ValueError(f"{text!r} is not a duration like 15m, 12h, 30d or 2w")
+    try:
+        return timedelta(**{_DURATION_UNITS[match.group(2)]: int(match.group(1))})
+    except OverflowError:
+        raise ValueError(f"{text!r} is longer than any calendar can hold") from None
+
+
+def _duration(env, name, default, minimum):
+    """A duration in the CLI's notation (``365d``) or a number of seconds."""
+    raw = (env.get(name) or default).strip()
+    try:
+        value = timedelta(seconds=int(raw)) if raw.isdigit() else parse_duration(raw)
+    except (ValueError, OverflowError):
+        raise ConfigError(f"{name} must be a duration like 365d or 12h, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {raw!r}")
+    return value
+
+
+def _audience(env):
+    """``JWT_DECODE_AUDIENCE``: None, one audience, or a list of them (comma-separated)."""
+    audiences = _list(env, "JWT_DECODE_AUDIENCE", [])
+    if len(audiences) > 1:
+        return list(audiences)
+    return audiences[0] if audiences else None
+
+
+def secret_bits(secret):
+    """Estimate a secret's entropy in bits from its characters' frequencies."""
+    counts, length = Counter(secret), len(secret)
+    return -sum(count * math.log2(count / length) for count in counts.values())
+
+
+def _weakness(secret):
+    """Why ``secret`` may not sign anything in production, or None."""
+    if secret in KNOWN_EXAMPLE_SECRETS:
+        return "missing or an example value"
+    if len(secret) < MIN_SECRET_LENGTH:
+        return f"shorter than {MIN_SECRET_LENGTH} characters"
+    if secret_bits(secret) < MIN_SECRET_BITS:
+        return "too uniform (too few different characters, or too many repeats)"
+    return None
+
+
 def canonical_json(value):
     """JSON with sorted keys and no spaces."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
@@ -102,12 +163,12 @@ def _trusted_proxies(env):
 
 def _jwt_secret(env, app_env, instance_path):
     secret = env.get("JWT_SECRET_KEY", "")
-    if secret and secret not in KNOWN_EXAMPLE_SECRETS and len(secret) >= MIN_SECRET_LENGTH:
+    weakness = _weakness(secret)
+    if weakness is None:
         return secret
     if app_env != "development":
         raise ConfigError(
-            "JWT_SECRET_KEY is missing, an example value or shorter than "
-            f"{MIN_SECRET_LENGTH} characters; set a random secret "
+            f"JWT_SECRET_KEY is {weakness}; set a random secret "
             '(python -c "import secrets; print(secrets.token_urlsafe(48))")'
         )
     if secret:
@@ -123,11 +184,9 @@ def _jwt_secret(env, app_env, instance_path):
 
 def _optional_secret(env, name, app_env):
     secret = env.get(name) or None
-    weak = secret is not None and (
-        secret in KNOWN_EXAMPLE_SECRETS or len(secret) < MIN_SECRET_LENGTH
-    )
-    if weak and app_env != "development":
-        raise ConfigError(f"{name} is an example value or shorter than {MIN_SECRET_LENGTH}")
+    weakness = secret and _weakness(secret)
+    if weakness and app_env != "development":
+        raise ConfigError(f"{name} is {weakness}")
     return secret
 
 
@@ -186,6 +245,12 @@ def load_config(env, instance_path):
         "JWT_SECRET_KEY": _jwt_secret(env, app_env, instance_path),
         "JWT_ALGORITHM": algorithm,
         **_jwt_keys(env, algorithm),
+        # Required claims when set; minted tokens carry them (flask-jwt-extended's settings).
+        "JWT_DECODE_AUDIENCE": _audience(env),
+        "JWT_ENCODE_AUDIENCE": _audience(env),
+        "JWT_DECODE_ISSUER": env.get("JWT_DECODE_ISSUER") or None,
+        "JWT_ENCODE_ISSUER": env.get("JWT_DECODE_ISSUER") or None,
+        "TOKEN_MAX_TTL": _duration(env, "TOKEN_MAX_TTL", "365d", MIN_TOKEN_MAX_TTL),
         "MAX_BATCH_SIZE": _int(env, "MAX_BATCH_SIZE", 1000),
         "MAX_BODY_BYTES": max_body,
         # Werkzeug enforces this while reading, for Content-Length and chunked bodies alike.
@@ -210,8 +275,13 @@ def load_config(env, instance_path):
         "SECRET_KEY": _optional_secret(env, "SECRET_KEY", app_env),
         "DASHBOARD_SESSION_IDLE_MINUTES": _int(env, "DASHBOARD_SESSION_IDLE_MINUTES", 120),
         "DASHBOARD_SESSION_HOURS": _int(env, "DASHBOARD_SESSION_HOURS", 12),
+        # Failed sign-ins without a wait (then waits double up to the period): per account and
+        # address, per address, per account from addresses it has not signed in from lately.
+        "DASHBOARD_SIGNIN_ACCOUNT_IP_LIMIT": _rate(
+            env, "DASHBOARD_SIGNIN_ACCOUNT_IP_LIMIT", "5 per 15 minutes"
+        ),
         "DASHBOARD_SIGNIN_ACCOUNT_LIMIT": _rate(
-            env, "DASHBOARD_SIGNIN_ACCOUNT_LIMIT", "5 per 15 minutes"
+            env, "DASHBOARD_SIGNIN_ACCOUNT_LIMIT", "20 per 15 minutes"
         ),
         "DASHBOARD_SIGNIN_IP_LIMIT": _rate(env, "DASHBOARD_SIGNIN_IP_LIMIT", "30 per 15 minutes"),
         "EXPORT_DIR": env.get("EXPORT_DIR") or str(Path(instance_path) / "exports"),

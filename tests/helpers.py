@@ -7,12 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import jwt as pyjwt
 import requests
+from requests.adapters import HTTPAdapter
 from sqlalchemy import text
 from werkzeug.serving import make_server
 
 from analytics_app.extensions import db
 
-SECRET = "test-secret-" + "x" * 60
+SECRET = "test-secret-Vq3Rk8Zp1Lm7Nw4Xs9Bt2Hy6Dc5Gf0JuEa-oW7iT1yU2eR3qS4aZ5xC6vB8nM9kL0"
 
 
 class LiveServer:
@@ -30,6 +31,17 @@ class LiveServer:
     def stop(self):
         self._server.shutdown()
         self._thread.join()
+
+
+class SourceAddressAdapter(HTTPAdapter):
+    """Connect from a given local address (any 127.x.y.z reaches the loopback server)."""
+
+    def __init__(self, address):
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, source_address=(self.address, 0), **kwargs)
 
 
 class Client:

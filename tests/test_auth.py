@@ -4,9 +4,12 @@ import base64
 import json
 from datetime import timedelta
 
+import jwt as pyjwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+
+from analytics_app.config import load_config
 
 from helpers import SECRET, Client, count_events, make_event, make_token
 
@@ -155,8 +158,9 @@ def test_unauthenticated_audit_request_gets_401_before_argument_errors(client):
     assert client.get(AUDIT + "?limit=abc", token=None).status_code == 401
 
 
-def test_the_secret_used_by_tests_is_a_valid_production_secret():
-    assert len(SECRET) >= 32
+def test_the_secret_used_by_tests_is_a_valid_production_secret(tmp_path):
+    config = load_config({"APP_ENV": "production", "JWT_SECRET_KEY": SECRET}, tmp_path)
+    assert config["JWT_SECRET_KEY"] == SECRET
 
 
 def test_a_remembered_token_still_expires(client):
@@ -173,4 +177,79 @@ def test_a_token_remembered_by_one_app_is_not_trusted_by_another_with_another_ke
     first = Client(serve(make_app()).url, token)
     assert first.ingest([make_event()]).status_code == 200
     other = make_app(JWT_SECRET_KEY="another-secret-" + "z" * 60)
+    assert Client(serve(other).url, token).ingest([make_event()]).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("expires_in", "status"),
+    [
+        (timedelta(days=364), 200),
+        (timedelta(days=365, minutes=4), 200),  # within the issuer's clock leeway
+        (timedelta(days=366), 401),
+        (timedelta(days=400_000), 401),
+    ],
+)
+def test_tokens_may_not_expire_further_ahead_than_the_max_ttl(client, expires_in, status):
+    response = client.ingest([make_event()], token=make_token(expires_in=expires_in))
+    assert response.status_code == status
+    if status == 401:
+        assert "TOKEN_MAX_TTL" in response.json()["message"]
+
+
+@pytest.mark.parametrize("exp", [10**18, "99999999999", 1e300])
+def test_an_expiry_in_another_millennium_is_refused(client, exp):
+    response = client.ingest([make_event()], token=make_token(expires_in=None, exp=exp))
+    assert response.status_code == 401
+
+
+def test_the_max_ttl_is_a_setting(make_app, serve):
+    client = Client(serve(make_app(TOKEN_MAX_TTL="12h")).url, None)
+    assert client.ingest([make_event()], token=make_token(expires_in=timedelta(hours=11))).ok
+    refused = client.ingest([make_event()], token=make_token(expires_in=timedelta(hours=13)))
+    assert refused.status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("claims", "status"),
+    [
+        ({"scope": "analytics:admin"}, 200),
+        ({"scope": " analytics:admin  other "}, 200),
+        ({"scope": "x\u00a0analytics:admin"}, 403),
+        ({"scope": "x\tanalytics:admin"}, 403),
+        ({"scope": "x\u2003analytics:admin\u3000y"}, 403),
+        ({"scopes": ["x analytics:admin"]}, 403),
+    ],
+)
+def test_scopes_are_split_on_ascii_spaces_only(client, claims, status):
+    assert client.get(AUDIT, token=make_token(**claims)).status_code == status
+
+
+AUDIENCE = {"JWT_DECODE_AUDIENCE": "analytics", "JWT_DECODE_ISSUER": "https://auth.example"}
+
+
+@pytest.mark.parametrize(
+    ("claims", "status"),
+    [
+        ({"aud": "analytics", "iss": "https://auth.example"}, 200),
+        ({"aud": ["billing", "analytics"], "iss": "https://auth.example"}, 200),
+        ({"iss": "https://auth.example"}, 401),
+        ({"aud": "analytics"}, 401),
+        ({"aud": "billing", "iss": "https://auth.example"}, 401),
+        ({"aud": "analytics", "iss": "https://evil.example"}, 401),
+    ],
+)
+def test_audience_and_issuer_are_required_claims_when_set(make_app, serve, claims, status):
+    client = Client(serve(make_app(**AUDIENCE)).url, None)
+    assert client.ingest([make_event()], token=make_token(**claims)).status_code == status
+
+
+def test_minted_tokens_carry_the_audience_and_issuer(make_app, serve):
+    app = make_app(**AUDIENCE)
+    result = app.test_cli_runner().invoke(args=["analytics", "token", "create", "--sub", "svc"])
+    token = result.output.strip()
+    claims = pyjwt.decode(token, SECRET, algorithms=["HS256"], audience="analytics")
+    assert (claims["aud"], claims["iss"]) == ("analytics", "https://auth.example")
+    assert Client(serve(app).url, token).ingest([make_event()]).status_code == 200
+    # A service that expects another audience refuses it.
+    other = make_app(JWT_DECODE_AUDIENCE="reports")
     assert Client(serve(other).url, token).ingest([make_event()]).status_code == 401

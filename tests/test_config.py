@@ -1,11 +1,16 @@
 """Settings from the environment: defaults, validation, and refusing unsafe production."""
 
+import secrets
+from datetime import timedelta
+
 import pytest
 
 from analytics_app import create_app
 from analytics_app.config import ConfigError, database_url, load_config
 
-GOOD_SECRET = "s" * 48
+from helpers import SECRET
+
+GOOD_SECRET = SECRET
 
 
 def config(tmp_path, **env):
@@ -40,7 +45,20 @@ def test_development_keeps_a_generated_secret_across_restarts(tmp_path):
     assert (tmp_path / "jwt-secret").stat().st_mode & 0o777 == 0o600
 
 
-@pytest.mark.parametrize("secret", [None, "", "your-jwt-secret-key", "change-me", "short-secret"])
+@pytest.mark.parametrize(
+    "secret",
+    [
+        None,
+        "",
+        "your-jwt-secret-key",
+        "change-me",
+        "short-secret",
+        "a" * 36,
+        "ab" * 32,
+        "test-secret-" + "x" * 60,
+        "password" * 4,
+    ],
+)
 @pytest.mark.parametrize("app_env", ["production", "test"])
 def test_outside_development_a_missing_or_default_secret_refuses_to_start(
     tmp_path, monkeypatch, secret, app_env
@@ -56,8 +74,50 @@ def test_outside_development_a_missing_or_default_secret_refuses_to_start(
 
 
 @pytest.mark.parametrize(
+    "secret",
+    [
+        secrets.token_urlsafe(24),
+        secrets.token_hex(16),
+        secrets.token_hex(32),
+        "correct horse battery staple 42 Ways",
+    ],
+)
+def test_random_secrets_are_accepted_in_production(tmp_path, secret):
+    assert config(tmp_path, APP_ENV="production", JWT_SECRET_KEY=secret)["JWT_SECRET_KEY"] == secret
+
+
+def test_a_session_key_with_too_little_variety_refuses_to_start(tmp_path):
+    env = {"APP_ENV": "production", "JWT_SECRET_KEY": GOOD_SECRET, "SECRET_KEY": "k" * 40}
+    with pytest.raises(ConfigError, match="SECRET_KEY is too uniform"):
+        config(tmp_path, **env)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(None, timedelta(days=365)), ("90d", timedelta(days=90)), ("7200", timedelta(hours=2))],
+)
+def test_the_longest_token_lifetime_is_a_duration(tmp_path, value, expected):
+    env = {"TOKEN_MAX_TTL": value} if value else {}
+    assert config(tmp_path, **env)["TOKEN_MAX_TTL"] == expected
+
+
+def test_audience_and_issuer_are_unset_by_default_and_bind_minted_tokens_when_set(tmp_path):
+    unset = config(tmp_path)
+    assert unset["JWT_DECODE_AUDIENCE"] is None
+    assert unset["JWT_DECODE_ISSUER"] is None
+    bound = config(tmp_path, JWT_DECODE_AUDIENCE="analytics", JWT_DECODE_ISSUER="https://a.example")
+    assert bound["JWT_DECODE_AUDIENCE"] == bound["JWT_ENCODE_AUDIENCE"] == "analytics"
+    assert bound["JWT_DECODE_ISSUER"] == bound["JWT_ENCODE_ISSUER"] == "https://a.example"
+    several = config(tmp_path, JWT_DECODE_AUDIENCE="analytics, reports")
+    assert several["JWT_DECODE_AUDIENCE"] == ["analytics", "reports"]
+
+
+@pytest.mark.parametrize(
     ("name", "value", "message"),
     [
+        ("TOKEN_MAX_TTL", "forever", "TOKEN_MAX_TTL"),
+        ("TOKEN_MAX_TTL", "30m", "at least"),
+        ("TOKEN_MAX_TTL", "99999999999w", "TOKEN_MAX_TTL"),
         ("MAX_BATCH_SIZE", "lots", "integer"),
         ("MAX_BATCH_SIZE", "0", "at least 1"),
         ("RATE_LIMIT_PER_MINUTE", "-5", "at least 1"),

@@ -12,6 +12,8 @@ from jsonschema import Draft201909Validator
 from analytics_app import ROOT, create_app
 from analytics_app.config import load_config
 
+from helpers import SECRET
+
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
 SCHEMA = json.loads((Path(__file__).parent / "fixtures" / "compose-spec.json").read_text())
@@ -33,7 +35,7 @@ def config_variables():
     return set(re.findall(r'env(?:\.get\(|, )"([A-Z][A-Z0-9_]+)"', source))
 
 
-def resolved(value, secret="s" * 48):
+def resolved(value, secret=SECRET):
     """Substitute ${VAR:-default} / ${VAR:?message} the way Compose would, for a test .env."""
 
     def substitute(match):
@@ -103,7 +105,7 @@ def test_service_commands_exist(service, args):
     command = COMPOSE["services"][service]["command"]
     assert command[0] == "flask"
     assert command[1 : len(args)] == args[:-1]
-    app = create_app({"APP_ENV": "development", "JWT_SECRET_KEY": "s" * 48})
+    app = create_app({"APP_ENV": "development", "JWT_SECRET_KEY": SECRET})
     assert app.test_cli_runner().invoke(args=args).exit_code == 0
 
 
@@ -116,7 +118,7 @@ def test_web_command_port_and_healthcheck_agree_with_the_image_and_app():
     health_path = "/api/analytics/healthz"
     assert f"127.0.0.1:8000{health_path}" in " ".join(web["healthcheck"]["test"])
     assert f"127.0.0.1:8000{health_path}" in DOCKERFILE
-    app = create_app({"APP_ENV": "development", "JWT_SECRET_KEY": "s" * 48})
+    app = create_app({"APP_ENV": "development", "JWT_SECRET_KEY": SECRET})
     assert health_path in {rule.rule for rule in app.url_map.iter_rules()}
 
 

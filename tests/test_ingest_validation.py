@@ -12,12 +12,14 @@ from analytics_app.errors import EventValidationError
 from analytics_app.ingest import raw_json
 from analytics_app.ingest.validation import Batch, Rules, Validator, _batch_decoder
 
+from helpers import SECRET
+
 NOW = datetime.now(UTC)
 
 
 @pytest.fixture(scope="module")
 def rules(tmp_path_factory):
-    env = {"APP_ENV": "test", "JWT_SECRET_KEY": "s" * 48}
+    env = {"APP_ENV": "test", "JWT_SECRET_KEY": SECRET}
     return Rules.from_config(load_config(env, tmp_path_factory.mktemp("config")))
 
 
