@@ -52,6 +52,17 @@ TASK_SECONDS = Histogram(
     ["task"],
     buckets=(0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600),
 )
+REDIS_FALLBACKS = Counter(
+    "analytics_redis_fallback_total",
+    "Operations done without Redis because it was unreachable, by component: rate-limit and"
+    " sign-in counts kept per process, token revocations read from the database.",
+    ["component"],
+)
+SIGNIN_THROTTLED = Counter(
+    "analytics_signin_throttled_total",
+    "Sign-in attempts refused by the throttle, by the count that held them back.",
+    ["count"],
+)
 
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 UNMATCHED = "unmatched"
@@ -78,6 +89,20 @@ _EVENTS = {
     outcome: INGEST_EVENTS.labels(outcome)
     for outcome in ("stored", "duplicate", "dropped", "refused")
 }
+FALLBACKS = ("ingest_rate_limit", "signin_throttle", "token_revocations")
+_FALLBACKS = {component: REDIS_FALLBACKS.labels(component) for component in FALLBACKS}
+THROTTLE_COUNTS = ("account_address", "address", "account")
+_THROTTLED = {count: SIGNIN_THROTTLED.labels(count) for count in THROTTLE_COUNTS}
+
+
+def record_fallback(component):
+    """Count one operation a component did without Redis."""
+    _FALLBACKS[component].inc()
+
+
+def record_throttled(count):
+    """Count one sign-in attempt the throttle refused, by the count that refused it."""
+    _THROTTLED[count].inc()
 
 
 def declare_task(name):

@@ -9,30 +9,25 @@ client address is the peer's, or the one ``TRUSTED_PROXIES`` proxies put in
 
 Both windows are counted by one script in one Redis round trip, on a connection the process
 holds. With Redis unreachable, limits degrade to a per-process count (``limits``' memory
-storage) for a short while instead of failing requests, and say so in the log (``Fallback``).
+storage) for a short while instead of failing requests, and say so in the log and the metrics
+(``redis_store.Fallback``).
 """
 
-import logging
 import math
 import os
 import threading
 import time
 
 from flask import current_app, request
-from limits.errors import StorageError
-from limits.storage import MemoryStorage, storage_from_string
+from limits.storage import MemoryStorage
 from redis import ConnectionError as RedisConnectionError
 from redis import Redis, RedisError
 from redis.exceptions import NoScriptError
 
 from .errors import AppError
-
-log = logging.getLogger(__name__)
+from .redis_store import TIMEOUT_SECONDS, Fallback
 
 WINDOW_SECONDS = 60
-# How long to count in process memory after Redis failed, before trying Redis again.
-REDIS_RETRY_SECONDS = 10
-REDIS_TIMEOUT_SECONDS = 0.5
 KEY_PREFIX = "analytics:ratelimit"
 
 # Count one hit in every window (KEYS), starting a window's expiry on its first hit; return
@@ -62,49 +57,6 @@ class RateLimitedError(AppError):
         )
 
 
-class Fallback:
-    """Run an action on ``shared`` (Redis), or on ``local`` for ``REDIS_RETRY_SECONDS`` after
-    ``shared`` raised one of ``errors`` (and when there is no ``shared`` at all)."""
-
-    def __init__(self, shared, local, errors):
-        self.shared, self.local, self.errors = shared, local, errors
-        self._shared_down_until = 0.0
-
-    def run(self, action):
-        """Return ``action(counter)``, on Redis or, while it is failing, in memory."""
-        if self.shared is not None and time.monotonic() >= self._shared_down_until:
-            try:
-                return action(self.shared)
-            except self.errors as error:
-                log.warning("rate-limit store unavailable, counting per process: %s", error)
-                self._shared_down_until = time.monotonic() + REDIS_RETRY_SECONDS
-        return action(self.local)
-
-
-class ResilientLimiter(Fallback):
-    """A ``limits`` strategy counted in Redis (keys under ``key_prefix``) when configured, in
-    process memory otherwise or while Redis is failing."""
-
-    def __init__(self, strategy, redis_url, key_prefix):
-        shared = None
-        if redis_url:
-            storage = storage_from_string(
-                redis_url,
-                wrap_exceptions=True,
-                socket_timeout=REDIS_TIMEOUT_SECONDS,
-                socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
-                key_prefix=key_prefix,
-            )
-            shared = strategy(storage)
-        super().__init__(shared, strategy(MemoryStorage()), StorageError)
-
-
-def seconds_until_reset(limiter, item, *identifiers):
-    """Whole seconds (at least 1) until the window of ``item`` frees a request."""
-    reset_at = limiter.get_window_stats(item, *identifiers).reset_time
-    return max(1, math.ceil(reset_at - time.time()))
-
-
 class RedisWindows:
     """Count window hits with the ``_HIT`` script on one connection this process keeps open.
 
@@ -115,8 +67,8 @@ class RedisWindows:
     def __init__(self, redis_url):
         self._pool = Redis.from_url(
             redis_url,
-            socket_timeout=REDIS_TIMEOUT_SECONDS,
-            socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+            socket_timeout=TIMEOUT_SECONDS,
+            socket_connect_timeout=TIMEOUT_SECONDS,
         ).connection_pool
         self._sha = None
         self._connection = None
@@ -187,7 +139,13 @@ class IngestRateLimit:
     def __init__(self, per_client, per_token, redis_url=None):
         self.limits = (per_client, per_token)
         shared = RedisWindows(redis_url) if redis_url else None
-        self.windows = Fallback(shared, MemoryWindows(), RedisError)
+        self.windows = Fallback(
+            shared,
+            MemoryWindows(),
+            RedisError,
+            "ingest_rate_limit",
+            "ingest requests are counted per process",
+        )
 
     def hit(self, subject, address):
         """Count one request; raise ``RateLimitedError`` when a window is past its limit."""

@@ -12,24 +12,12 @@ import uuid
 import pytest
 import redis
 import requests
-from requests.adapters import HTTPAdapter
 
 from analytics_app import ROOT
 from analytics_app.ratelimit import IngestRateLimit, RateLimitedError
 
 from conftest import REDIS_URL, base_env
-from helpers import Client, count_events, make_event, make_token, query
-
-
-class SourceAddressAdapter(HTTPAdapter):
-    """Connect from a given local address (any 127.x.y.z reaches the loopback server)."""
-
-    def __init__(self, address):
-        self.address = address
-        super().__init__()
-
-    def init_poolmanager(self, *args, **kwargs):
-        super().init_poolmanager(*args, source_address=(self.address, 0), **kwargs)
+from helpers import Client, SourceAddressAdapter, count_events, make_event, make_token, query
 
 
 def client_from(url, token, address):

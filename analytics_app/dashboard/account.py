@@ -1,11 +1,12 @@
-"""Sign-in and sign-out."""
+"""Sign-in, sign-out, and a signed-in user's password change."""
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 
 from ..accounts import users
+from ..accounts.passwords import WeakPasswordError
 from ..accounts.throttle import SignInThrottledError, throttle
 from . import access
-from .forms import SignInForm
+from .forms import PasswordChangeForm, SignInForm
 
 bp = Blueprint("account", __name__, url_prefix="/dashboard")
 
@@ -23,18 +24,17 @@ def sign_in():
     form = SignInForm()
     error, status, headers = None, 200, {}
     if form.validate_on_submit():
-        email, address = form.email.data, request.remote_addr
+        email = form.email.data
         try:
-            throttle().check(email, address)
+            attempt = throttle().attempt(email, request.remote_addr)
         except SignInThrottledError as refused:
             error, status, headers = refused.message, refused.status, refused.headers
         else:
             user = users.authenticate(email, form.password.data)
             if user is not None:
-                throttle().succeeded(email)
+                throttle().succeeded(attempt)
                 access.sign_in(user)
                 return _home(next_page)
-            throttle().failed(email, address)
             error, status = "Wrong email address or password.", 401
     elif form.is_submitted():
         status = 422
@@ -48,3 +48,36 @@ def sign_out():
     access.sign_out()
     flash("You are signed out.")
     return redirect(url_for(".sign_in"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@access.login_required
+def change_password():
+    """Change one's password (the current one first); every other session of the user ends.
+
+    Wrong current passwords count as failed sign-ins, so a borrowed session cannot guess it.
+    """
+    form = PasswordChangeForm()
+    error, status, headers = None, 200, {}
+    if form.validate_on_submit():
+        try:
+            attempt = throttle().attempt(g.user.email, request.remote_addr)
+            users.change_password(
+                g.user, form.current.data, form.new.data, session.get(access.COOKIE_KEY)
+            )
+        except SignInThrottledError as refused:
+            error, status, headers = refused.message, refused.status, refused.headers
+        except users.WrongPasswordError:
+            form.current.errors.append("This is not your current password.")
+            status = 422
+        except WeakPasswordError as refused:
+            throttle().succeeded(attempt)
+            form.new.errors.append(refused.message)
+            status = 422
+        else:
+            throttle().succeeded(attempt)
+            flash("Your password is changed. Your other sessions are signed out.")
+            return redirect(url_for("dashboard.overview.index"))
+    elif form.is_submitted():
+        status = 422
+    return render_template("change_password.html", form=form, error=error), status, headers

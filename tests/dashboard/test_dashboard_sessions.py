@@ -1,5 +1,5 @@
-"""Sign-in sessions: the cookie's attributes, server-side sign-out and expiry, and the
-throttle on failed sign-ins."""
+"""Sign-in sessions: the cookie's attributes, server-side sign-out and expiry (the throttle on
+failed sign-ins is in test_signin_throttle.py)."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -11,13 +11,12 @@ from fixtures import (  # noqa: F401 - fixtures, requested by name
     server_fixture,
 )
 
-from analytics_app.accounts.throttle import SignInThrottle
 from analytics_app.extensions import db
 from analytics_app.models import DashboardSession
 from analytics_app.reports.periods import as_utc
 
 from helpers import query
-from webclient import PASSWORD, Web, add_user, forget_sign_in_failures, signed_in
+from webclient import PASSWORD, Web, add_user, signed_in
 
 
 def _set_cookie(response):
@@ -113,36 +112,3 @@ def test_polling_does_not_keep_an_idle_session_alive(dashboard_app, server):
     assert abs((_last_seen(dashboard_app) - earlier).total_seconds()) < 1
     assert web.get("/dashboard/admin/users").status_code == 403  # a page view does
     assert (datetime.now(UTC) - _last_seen(dashboard_app)).total_seconds() < 60
-
-
-def test_failed_sign_ins_lock_the_account_for_a_while(dashboard_app, server):
-    email = add_user(dashboard_app, "ana@example.com")
-    other = add_user(dashboard_app, "ben@example.com")
-    web = Web(server.url)
-    statuses = [web.sign_in(email, f"guess {n}").status_code for n in range(5)]
-    assert statuses == [401] * 5
-    refused = web.sign_in(email)  # the right password, too late
-    assert refused.status_code == 429
-    assert "Too many failed sign-ins" in refused.text
-    assert 1 <= int(refused.headers["Retry-After"]) <= 15 * 60
-    assert web.get("/dashboard").status_code == 302
-    assert Web(server.url).sign_in(other).status_code == 302  # other accounts are not held
-
-
-def test_a_successful_sign_in_clears_the_account_count(dashboard_app, server):
-    email = add_user(dashboard_app, "ana@example.com")
-    web = Web(server.url)
-    for round_ in range(2):
-        assert [web.sign_in(email, "wrong").status_code for _ in range(4)] == [401] * 4, round_
-        assert Web(server.url).sign_in(email).status_code == 302, round_
-
-
-def test_failed_sign_ins_from_one_address_are_throttled_across_accounts(dashboard_app, server):
-    forget_sign_in_failures(dashboard_app)
-    dashboard_app.extensions["signin_throttle"] = SignInThrottle(
-        "5 per 15 minutes", "3 per 15 minutes", dashboard_app.config["REDIS_URL"]
-    )
-    email = add_user(dashboard_app, "ana@example.com")
-    web = Web(server.url)
-    assert [web.sign_in(f"u{n}@example.com", "x").status_code for n in range(3)] == [401] * 3
-    assert web.sign_in(email).status_code == 429

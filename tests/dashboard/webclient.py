@@ -7,6 +7,8 @@ import requests
 
 from analytics_app.accounts import throttle, users
 
+from helpers import SourceAddressAdapter
+
 PASSWORD = "correct horse battery"
 # Hashing with scrypt takes 0.1 s; the tests sign in often, so they hash cheaply.
 FAST_HASH = "pbkdf2:sha256:1000"
@@ -39,11 +41,14 @@ def add_user(app, email, admin=False, password=PASSWORD):
 
 
 class Web:
-    """A browser-like HTTP client of the dashboard: cookies, CSRF tokens, no redirects."""
+    """A browser-like HTTP client of the dashboard: cookies, CSRF tokens, no redirects; from
+    another loopback ``address`` when given."""
 
-    def __init__(self, url):
+    def __init__(self, url, address=None):
         self.url = url
         self.session = requests.Session()
+        if address is not None:
+            self.session.mount("http://", SourceAddressAdapter(address))
 
     def get(self, path, **kwargs):
         kwargs.setdefault("allow_redirects", False)
@@ -69,9 +74,9 @@ class Web:
         return self.session.cookies.get("analytics_session")
 
 
-def signed_in(url, email, password=PASSWORD):
+def signed_in(url, email, password=PASSWORD, address=None):
     """A ``Web`` client signed in as ``email``."""
-    web = Web(url)
+    web = Web(url, address)
     response = web.sign_in(email, password)
     assert response.status_code == 302, response.text
     return web
