@@ -1,6 +1,8 @@
 """Operator commands under ``flask --app wsgi analytics …``."""
 
 import logging
+import sys
+from datetime import UTC, datetime
 
 import click
 from flask import current_app
@@ -8,7 +10,8 @@ from flask.cli import AppGroup
 
 from . import demo, retention
 from .accounts import tokens, users
-from .auth import SCOPES
+from .auth import SCOPES, split_scopes
+from .config import parse_duration
 from .errors import AppError
 from .metrics import serve_worker_metrics
 from .metrics_server import parse_bind
@@ -36,17 +39,85 @@ analytics.add_command(user)
     "--ttl",
     default=tokens.DEFAULT_LIFETIME,
     show_default=True,
-    help="Lifetime: 15m, 12h, 30d, 2w…",
+    help="Lifetime: 15m, 12h, 30d, 2w… (at most TOKEN_MAX_TTL, 365d by default).",
 )
 def create_token(sub, scope, ttl):
     """Mint a signed token and print it (its record, not the token, goes in api_tokens)."""
     try:
-        minted, _ = tokens.mint(sub, scope.split(), ttl, created_by="cli")
+        minted, _ = tokens.mint(sub, split_scopes(scope), ttl, created_by="cli")
     except tokens.UnknownScopeError as refused:
         raise click.BadParameter(refused.message, param_hint="--scope") from None
     except tokens.InvalidLifetimeError as refused:
-        raise click.BadParameter(refused.message) from None
+        raise click.BadParameter(refused.message, param_hint="--ttl") from None
     click.echo(minted)
+
+
+def _moment(value):
+    return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+@token.command("list")
+@click.option("--limit", default=200, show_default=True, help="How many, newest first.")
+def list_tokens(limit):
+    """List minted tokens, newest first: jti, status, subject, scopes, expiry, creator."""
+    now = datetime.now(UTC)
+    for record in tokens.recent(limit):
+        state = tokens.status(record, now)
+        if state == "revoked":
+            state = f"revoked {_moment(record.revoked_at)} by {record.revoked_by}"
+        click.echo(
+            "\t".join(
+                [
+                    record.jti,
+                    state,
+                    record.sub,
+                    record.scopes or "(ingest only)",
+                    f"expires {_moment(record.expires_at)}",
+                    f"created by {record.created_by}",
+                ]
+            )
+        )
+
+
+@token.command("revoke")
+@click.argument("jti")
+def revoke_token(jti):
+    """Revoke a minted token by its jti: every worker refuses it within seconds."""
+    try:
+        record = tokens.revoke(jti, revoked_by="cli")
+    except tokens.UnknownTokenError as refused:
+        raise click.ClickException(refused.message) from None
+    click.echo(
+        f"revoked {record.jti} ({record.sub}) at {_moment(record.revoked_at)}"
+        f" by {record.revoked_by}"
+    )
+
+
+def _duration(ctx, param, value):
+    try:
+        return parse_duration(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+
+
+@token.command("check")
+@click.option(
+    "--valid-for",
+    default="1m",
+    show_default=True,
+    callback=_duration,
+    help="Fail unless the token stays valid at least this long.",
+)
+def check_token(valid_for):
+    """Read a token on standard input; say whether the API accepts it (exit 0) or why not."""
+    try:
+        claims = tokens.verify(sys.stdin.read())
+    except tokens.TokenRefusedError as refused:
+        raise click.ClickException(refused.message) from None
+    expires = datetime.fromtimestamp(int(claims["exp"]), UTC)
+    if expires - datetime.now(UTC) < valid_for:
+        raise click.ClickException(f"the token expires at {_moment(expires)}, too soon")
+    click.echo(f"valid: sub {claims['sub']}, jti {claims.get('jti')}, expires {_moment(expires)}")
 
 
 @user.command("create")

@@ -1,11 +1,14 @@
-"""``flask --app wsgi analytics token create`` mints tokens that work against the API."""
+"""The operators' commands: tokens minted, listed, checked and revoked against the real API;
+rollup, cleanup and demo."""
+
+from datetime import timedelta
 
 import jwt as pyjwt
 import pytest
 
 from analytics_app.config import DEFAULT_EVENT_TYPES
 
-from helpers import SECRET, Client, make_event
+from helpers import SECRET, Client, make_event, make_token, query
 
 
 def test_token_create_mints_a_working_scoped_token(app, serve):
@@ -39,11 +42,86 @@ def test_token_without_scope_is_ingest_only(app):
         ["--sub", "x", "--ttl", "forever"],
         ["--sub", "x", "--ttl", "0d"],
         ["--scope", "analytics:read"],
+        ["--sub", "x", "--scope", "x\u00a0analytics:read"],
     ],
 )
 def test_token_create_refuses_bad_options(app, args):
     result = app.test_cli_runner().invoke(args=["analytics", "token", "create", *args])
     assert result.exit_code == 2
+
+
+@pytest.mark.parametrize("ttl", ["400000w", "366d", "53w", "99999999999999d"])
+def test_token_create_refuses_lifetimes_beyond_the_max_ttl(app, ttl):
+    result = app.test_cli_runner().invoke(
+        args=["analytics", "token", "create", "--sub", "x", "--ttl", ttl]
+    )
+    assert result.exit_code == 2
+    assert "--ttl" in result.output
+    assert query(app, "SELECT count(*) FROM api_tokens")[0][0] == 0
+
+
+def test_token_create_mints_up_to_the_max_ttl(make_app):
+    runner = make_app(TOKEN_MAX_TTL="90d").test_cli_runner()
+    longest = runner.invoke(args=["analytics", "token", "create", "--sub", "x", "--ttl", "90d"])
+    claims = pyjwt.decode(longest.output.strip(), SECRET, algorithms=["HS256"])
+    assert claims["exp"] - claims["iat"] == 90 * 24 * 3600
+    too_long = runner.invoke(args=["analytics", "token", "create", "--sub", "x", "--ttl", "91d"])
+    assert too_long.exit_code == 2
+    assert "TOKEN_MAX_TTL" in too_long.output
+
+
+def _cli(app, *args, **kwargs):
+    result = app.test_cli_runner().invoke(args=["analytics", "token", *args], **kwargs)
+    return result.exit_code, result.output
+
+
+def test_tokens_are_listed_revoked_and_checked_by_their_jti(app, serve):
+    _, token = _cli(app, "create", "--sub", "billing", "--scope", "analytics:read")
+    token = token.strip()
+    jti = pyjwt.decode(token, SECRET, algorithms=["HS256"])["jti"]
+    client = Client(serve(app).url, token)
+    assert client.ingest([make_event()]).status_code == 200
+
+    code, listed = _cli(app, "list")
+    assert code == 0
+    [line] = listed.splitlines()
+    assert line.split("\t")[:4] == [jti, "active", "billing", "analytics:read"]
+    assert _cli(app, "check", input=token)[0] == 0
+
+    code, output = _cli(app, "revoke", jti)
+    assert code == 0, output
+    assert output.startswith(f"revoked {jti} (billing) at ")
+    assert output.strip().endswith("by cli")
+    assert client.ingest([make_event()]).status_code == 401
+    assert "revoked" in _cli(app, "list")[1].split("\t")[1]
+    code, output = _cli(app, "check", input=token)
+    assert code == 1
+    assert "revoked" in output
+    [(revoked_by, revoked)] = query(app, "SELECT revoked_by, revoked_at FROM api_tokens")
+    assert revoked_by == "cli"
+    assert revoked is not None
+
+    assert _cli(app, "revoke", jti)[0] == 0  # twice: still revoked, nothing changes
+    assert query(app, "SELECT revoked_at FROM api_tokens")[0][0] == revoked
+    code, output = _cli(app, "revoke", "no-such-jti")
+    assert code == 1
+    assert "no minted token" in output
+
+
+@pytest.mark.parametrize(
+    ("token", "reason"),
+    [
+        (make_token(expires_in=timedelta(seconds=-5)), "expired"),
+        (make_token(key="another-secret-" + "Qw9rT2yU8iO3pA7sD1fG" * 3), "Signature"),
+        (make_token(expires_in=timedelta(days=800)), "TOKEN_MAX_TTL"),
+        (make_token(expires_in=timedelta(hours=2)), "too soon"),
+        ("not a token", "invalid token"),
+    ],
+)
+def test_token_check_says_why_a_token_would_be_refused(app, token, reason):
+    code, output = _cli(app, "check", "--valid-for", "1d", input=token)
+    assert code == 1
+    assert reason in output
 
 
 def test_demo_loads_realistic_data_and_rolls_it_up(app):

@@ -1,10 +1,11 @@
-"""Who may use the service: dashboard users, API token records, dashboard sessions.
+"""Who may use the service: dashboard users, API token records and revocations, dashboard
+sessions, the sign-in throttle.
 
 The dashboard (sign-in, administration) and the CLI (``token create``, ``user create``) both
 use this package; it imports neither of them.
 """
 
-from . import throttle
+from . import revocations, throttle
 
 # Internal settings (the environment-driven ones are in config.py).
 DEFAULTS = {
@@ -14,7 +15,8 @@ DEFAULTS = {
 
 
 def init_app(app):
-    """Set the accounts' defaults and build the app's sign-in throttle."""
+    """Set the accounts' defaults, build the app's sign-in throttle and revocation view."""
     for name, value in DEFAULTS.items():
         app.config.setdefault(name, value)
     throttle.init_app(app)
+    revocations.init_app(app)

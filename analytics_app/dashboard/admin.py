@@ -3,6 +3,7 @@
 from flask import Blueprint, flash, g, redirect, render_template, url_for
 
 from ..accounts import tokens, users
+from ..accounts.passwords import WeakPasswordError
 from .access import admin_required
 from .forms import ActionForm, TokenForm, UserForm
 
@@ -33,6 +34,8 @@ def create_user():
             user = users.create(form.email.data, form.password.data, form.is_admin.data)
         except (users.DuplicateUserError, users.InvalidUserError) as refused:
             form.email.errors.append(refused.message)
+        except WeakPasswordError as refused:
+            form.password.errors.append(refused.message)
         else:
             flash(f"Added {user.email}.")
             return redirect(url_for(".user_list"))
@@ -71,7 +74,14 @@ def delete_user(user_id):
 
 
 def _tokens_page(form, minted=None, status=200):
-    page = render_template("admin_tokens.html", tokens=tokens.recent(), form=form, minted=minted)
+    page = render_template(
+        "admin_tokens.html",
+        tokens=tokens.recent(),
+        status=tokens.status,
+        form=form,
+        minted=minted,
+        action=ActionForm(),
+    )
     return page, status
 
 
@@ -94,3 +104,12 @@ def mint_token():
     )
     minted = {"token": token, "record": record}
     return _tokens_page(TokenForm(formdata=None), minted=minted, status=201)
+
+
+@bp.post("/tokens/<string(maxlength=64):jti>/revoke")
+@admin_required
+def revoke_token(jti):
+    """Revoke a token: every worker refuses it within seconds."""
+    record = tokens.revoke(jti, revoked_by=g.user.email)
+    flash(f"Revoked the token {record.jti} of {record.sub}.")
+    return redirect(url_for(".token_list"))

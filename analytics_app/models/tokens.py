@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import Index, String
+from sqlalchemy import Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -10,9 +10,11 @@ from .types import Timestamp
 
 
 class ApiToken(db.Model):
-    """Who a token was minted for, with which scopes, by whom, and until when.
+    """Who a token was minted for, with which scopes, by whom, until when, and whether (when,
+    by whom) it was revoked.
 
-    Informational: ingest does not look tokens up here (no revocation on the hot path).
+    Requests never read this table: every process keeps the revoked jtis in memory
+    (``accounts/revocations.py``), refreshed from Redis or from here every few seconds.
     """
 
     __tablename__ = "api_tokens"
@@ -24,5 +26,17 @@ class ApiToken(db.Model):
     created_by: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(Timestamp)
     expires_at: Mapped[datetime] = mapped_column(Timestamp)
+    revoked_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    # Who revoked it: a dashboard user's email, or "cli".
+    revoked_by: Mapped[str | None] = mapped_column(String(255))
 
-    __table_args__ = (Index("ix_api_tokens_created_at", "created_at"),)
+    __table_args__ = (
+        Index("ix_api_tokens_created_at", "created_at"),
+        # The revoked and unexpired tokens, read every few seconds by each process without Redis.
+        Index(
+            "ix_api_tokens_revoked_expires_at",
+            "expires_at",
+            postgresql_where=text("revoked_at IS NOT NULL"),
+            sqlite_where=text("revoked_at IS NOT NULL"),
+        ),
+    )
