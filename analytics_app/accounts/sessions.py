@@ -3,7 +3,8 @@
 The secret travels in the dashboard's signed cookie (``dashboard/access.py``); deleting the
 row ends the session, so a copy of the old cookie is worthless afterwards. A session ends
 after ``DASHBOARD_SESSION_IDLE_MINUTES`` without a request, and after
-``DASHBOARD_SESSION_HOURS`` whatever happens; deactivating a user ends all of theirs.
+``DASHBOARD_SESSION_HOURS`` whatever happens; deactivating a user ends all of theirs, and
+changing a password all but the one it was changed in.
 """
 
 import hashlib
@@ -64,9 +65,12 @@ def end(secret):
     db.session.commit()
 
 
-def end_all(user_id):
-    """End every session of a user (the caller commits)."""
-    db.session.execute(sa.delete(DashboardSession).where(DashboardSession.user_id == user_id))
+def end_all(user_id, keep=None):
+    """End every session of a user but the one whose secret is ``keep`` (the caller commits)."""
+    query = sa.delete(DashboardSession).where(DashboardSession.user_id == user_id)
+    if keep is not None:
+        query = query.where(DashboardSession.id != _digest(keep))
+    db.session.execute(query)
 
 
 def user_of(secret, touch=True):

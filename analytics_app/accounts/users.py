@@ -1,4 +1,5 @@
-"""Dashboard users: create, authenticate, deactivate, delete. Each function commits its work."""
+"""Dashboard users: create, authenticate, change a password, deactivate, delete. Each function
+commits its work."""
 
 import functools
 import re
@@ -10,10 +11,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from ..errors import AppError
 from ..extensions import db
 from ..models import DashboardUser
-from . import sessions
+from . import passwords, sessions
 
-MIN_PASSWORD_LENGTH = 8
-MAX_PASSWORD_LENGTH = 1024
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
 
 
@@ -32,16 +31,19 @@ class SelfLockoutError(AppError):
     message = "you cannot deactivate or delete your own account"
 
 
+class WrongPasswordError(AppError):
+    status = 401
+    message = "the current password is not right"
+
+
 def normalize_email(email):
     return email.strip().lower()
 
 
-def check_password_rules(password):
-    """Raise ``InvalidUserError`` for a password too short or too long."""
-    if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
-        raise InvalidUserError(
-            f"a password has {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters"
-        )
+def _personal_words(email):
+    """What a guesser knows of the user: their address and its parts."""
+    local, _, domain = email.partition("@")
+    return [email, local, *domain.split("."), "analytics", "dashboard"]
 
 
 def _hash(password):
@@ -54,7 +56,7 @@ def create(email, password, is_admin=False):
     email = normalize_email(email)
     if not _EMAIL.fullmatch(email) or len(email) > 255:
         raise InvalidUserError(f"{email!r} is not an email address")
-    check_password_rules(password)
+    passwords.check(password, _personal_words(email))
     if db.session.scalar(sa.select(DashboardUser.id).where(DashboardUser.email == email)):
         raise DuplicateUserError()
     user = DashboardUser(
@@ -85,6 +87,17 @@ def authenticate(email, password):
     method = current_app.config["DASHBOARD_PASSWORD_HASH"]
     matches = check_password_hash(user.password_hash if user else _decoy_hash(method), password)
     return user if matches and user is not None and user.is_active else None
+
+
+def change_password(user, current, new, keep_session):
+    """Set a new password after checking the current one; end the user's other sessions
+    (every one but ``keep_session``'s)."""
+    if not check_password_hash(user.password_hash, current):
+        raise WrongPasswordError()
+    passwords.check(new, _personal_words(user.email))
+    user.password_hash = _hash(new)
+    sessions.end_all(user.id, keep=keep_session)
+    db.session.commit()
 
 
 def all_users():

@@ -1,4 +1,5 @@
-"""Forms (WTForms through Flask-WTF): sign-in, the filter bar, users and tokens."""
+"""Forms (WTForms through Flask-WTF): sign-in, password change, the filter bar, users and
+tokens."""
 
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -12,11 +13,11 @@ from wtforms import (
     StringField,
     ValidationError,
 )
-from wtforms.validators import DataRequired, Length, Optional, Regexp
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..accounts.tokens import DEFAULT_LIFETIME, LIFETIMES
-from ..accounts.users import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from ..accounts.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from ..accounts.tokens import lifetimes
 from ..auth import SCOPES
 from ..reports.periods import UnknownTimeZoneError, zone
 from ..reports.range import DATES_SENTENCE, EARLIEST_DATE, LATEST_DATE
@@ -26,6 +27,31 @@ class SignInForm(FlaskForm):
     email = StringField("Email", validators=[DataRequired(), Length(max=255)])
     password = PasswordField(
         "Password", validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)]
+    )
+
+
+def _new_password(label):
+    return PasswordField(
+        label,
+        validators=[
+            DataRequired(),
+            Length(
+                min=MIN_PASSWORD_LENGTH,
+                max=MAX_PASSWORD_LENGTH,
+                message=f"A password has at least {MIN_PASSWORD_LENGTH} characters.",
+            ),
+        ],
+    )
+
+
+class PasswordChangeForm(FlaskForm):
+    current = PasswordField(
+        "Current password", validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)]
+    )
+    new = _new_password("New password")
+    repeat = PasswordField(
+        "New password again",
+        validators=[DataRequired(), EqualTo("new", message="The two new passwords differ.")],
     )
 
 
@@ -71,17 +97,7 @@ class UserForm(FlaskForm):
             Regexp(r"^[^@\s]+@[^@\s]+$", message="Enter an email address."),
         ],
     )
-    password = PasswordField(
-        "Password",
-        validators=[
-            DataRequired(),
-            Length(
-                min=MIN_PASSWORD_LENGTH,
-                max=MAX_PASSWORD_LENGTH,
-                message=f"A password has at least {MIN_PASSWORD_LENGTH} characters.",
-            ),
-        ],
-    )
+    password = _new_password("Password")
     is_admin = BooleanField("Administrator")
 
 
@@ -102,8 +118,12 @@ class TokenForm(FlaskForm):
         option_widget=CheckboxInput(),
         description="None: ingest only (safe to embed in a web page).",
     )
-    ttl = SelectField(
-        "Lifetime",
-        choices=[SelectChoice(code, label) for code, label in LIFETIMES.items()],
-        default=DEFAULT_LIFETIME,
-    )
+    ttl = SelectField("Lifetime")
+
+    def __init__(self, *args, **kwargs):
+        """Offer the lifetimes within ``TOKEN_MAX_TTL``."""
+        super().__init__(*args, **kwargs)
+        offered, default = lifetimes()
+        self.ttl.choices = [SelectChoice(code, label) for code, label in offered.items()]
+        if not self.ttl.raw_data:  # a fresh form, or none chosen
+            self.ttl.data = default
