@@ -24,6 +24,7 @@ PAGES = [
     "/dashboard/exports/1/file",
     "/dashboard/admin/users",
     "/dashboard/admin/tokens",
+    "/dashboard/account/password",
 ]
 FORMS = [
     "/dashboard/exports",
@@ -32,6 +33,8 @@ FORMS = [
     "/dashboard/admin/users/1/activate",
     "/dashboard/admin/users/1/delete",
     "/dashboard/admin/tokens",
+    "/dashboard/admin/tokens/some-jti/revoke",
+    "/dashboard/account/password",
 ]
 ADMIN_PAGES = [path for path in PAGES if path.startswith("/dashboard/admin")]
 ADMIN_FORMS = [path for path in FORMS if path.startswith("/dashboard/admin")]

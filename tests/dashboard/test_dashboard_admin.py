@@ -1,5 +1,5 @@
 """Admin pages: dashboard users (add, deactivate, delete) and API tokens (minted, shown once,
-recorded, and working against the API)."""
+recorded, working against the API, and revoked)."""
 
 import re
 
@@ -11,7 +11,7 @@ from fixtures import (  # noqa: F401 - fixtures, requested by name
 )
 
 from helpers import SECRET, Client, make_event, query
-from webclient import PASSWORD, Web, add_user, signed_in
+from webclient import FAST_HASH, PASSWORD, Web, add_user, signed_in
 
 TOKEN = re.compile(r'<code id="new-token">([^<]+)</code>')
 
@@ -122,6 +122,43 @@ def test_minting_refuses_bad_subjects_and_scopes(admin, dashboard_app):
     ]:
         assert admin.post("/dashboard/admin/tokens", form).status_code == 422, form
     assert query(dashboard_app, "SELECT count(*) FROM api_tokens")[0] == (0,)
+
+
+def test_an_admin_revokes_a_token_and_the_api_refuses_it(admin, server, dashboard_app):
+    minted = admin.post("/dashboard/admin/tokens", {"sub": "web-shop", "ttl": "7d"})
+    token = TOKEN.search(minted.text).group(1)
+    jti = pyjwt.decode(token, SECRET, algorithms=["HS256"])["jti"]
+    api = Client(server.url, token)
+    assert api.ingest([make_event()]).status_code == 200
+    assert (
+        f'action="/dashboard/admin/tokens/{jti}/revoke"'
+        in admin.get("/dashboard/admin/tokens").text
+    )
+
+    assert admin.post(f"/dashboard/admin/tokens/{jti}/revoke", csrf=False).status_code == 400
+    assert api.ingest([make_event()]).status_code == 200
+    revoked = admin.post(f"/dashboard/admin/tokens/{jti}/revoke")
+    assert revoked.status_code == 302
+    assert api.ingest([make_event()]).status_code == 401
+    page = admin.get("/dashboard/admin/tokens").text
+    assert f"Revoked the token {jti} of web-shop." in page
+    assert 'data-status="revoked"' in page
+    assert "by admin@example.com" in page
+    [(revoked_by,)] = query(dashboard_app, "SELECT revoked_by FROM api_tokens")
+    assert revoked_by == "admin@example.com"
+    assert admin.post("/dashboard/admin/tokens/no-such-jti/revoke").status_code == 404
+
+
+def test_the_dashboard_offers_lifetimes_within_the_max_ttl(make_app, serve):
+    app = make_app(TOKEN_MAX_TTL="7d")
+    app.config.update(SESSION_COOKIE_SECURE=False, DASHBOARD_PASSWORD_HASH=FAST_HASH)
+    admin = signed_in(serve(app).url, add_user(app, "admin@example.com", admin=True))
+    page = admin.get("/dashboard/admin/tokens").text
+    offered = re.findall(r'<option (?:selected )?value="(\w+)"', page)
+    assert offered == ["1h", "1d", "7d"]
+    assert re.search(r'<option selected value="7d"', page)
+    assert admin.post("/dashboard/admin/tokens", {"sub": "x", "ttl": "30d"}).status_code == 422
+    assert admin.post("/dashboard/admin/tokens", {"sub": "x", "ttl": "7d"}).status_code == 201
 
 
 def test_the_token_list_includes_tokens_minted_by_the_cli(admin, dashboard_app):
