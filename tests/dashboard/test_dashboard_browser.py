@@ -257,17 +257,6 @@ def test_a_sign_in_post_without_the_csrf_token_is_refused(site):
     assert "Set-Cookie" not in refused.headers or "sid" not in refused.headers["Set-Cookie"]
 
 
-def test_failed_sign_ins_are_throttled(open_context, site):
-    context, _ = open_context()
-    page = context.new_page()
-    for attempt in range(5):
-        sign_in(page, site, ANALYST, f"wrong {attempt}")
-        expect(page.locator("main .flash.error")).to_have_text("Wrong email address or password.")
-    sign_in(page, site, ANALYST, PASSWORD)
-    expect(page.locator("main .flash.error")).to_contain_text("Too many failed sign-ins")
-    assert urlsplit(page.url).path == "/dashboard/sign-in"
-
-
 def test_the_overview_draws_one_point_per_day_and_is_screenshot(admin_page):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page = admin_page
