@@ -8,17 +8,14 @@ import re
 from urllib.parse import urlsplit
 
 import pytest
-from flask_migrate import upgrade
 
-from analytics_app import ROOT, create_app
 from analytics_app.accounts import users
 from analytics_app.accounts.throttle import SignInThrottle
 from analytics_app.extensions import db
 
 from browser import LOCAL_HOSTS, chromium
-from conftest import REDIS_URL, base_env, postgres_database
-from helpers import Client, LiveServer, make_event
-from webclient import FAST_HASH, PASSWORD, forget_sign_in_failures
+from helpers import Client, make_event
+from webclient import PASSWORD, forget_sign_in_failures, live_site
 
 try:
     from playwright.sync_api import expect
@@ -38,24 +35,8 @@ def browser():
 @pytest.fixture(scope="module")
 def site():
     """The app on a throwaway PostgreSQL database with an administrator, served over HTTP."""
-    url, drop = postgres_database()
-    app = create_app(base_env({"DATABASE_URL": url, "REDIS_URL": REDIS_URL}))
-    app.config.update(SESSION_COOKIE_SECURE=False, DASHBOARD_PASSWORD_HASH=FAST_HASH)
-    server = None
-    try:
-        with app.app_context():
-            upgrade(directory=str(ROOT / "migrations"))
-            users.create(ADMIN, PASSWORD, is_admin=True)
-            db.session.remove()
-        server = LiveServer(app)
-        server.app = app
+    with live_site(lambda app: users.create(ADMIN, PASSWORD, is_admin=True)) as server:
         yield server
-    finally:
-        if server is not None:
-            server.stop()
-        with app.app_context():
-            db.engine.dispose()
-        drop()
 
 
 @pytest.fixture
@@ -96,7 +77,11 @@ def add_user(site, email):
 
 def test_failed_sign_ins_make_the_guesser_wait_and_say_how_long(open_context, site):
     site.app.extensions["signin_throttle"] = SignInThrottle(
-        "5 per 15 minutes", "30 per 15 minutes", "20 per 15 minutes", REDIS_URL, first_wait=60
+        "5 per 15 minutes",
+        "30 per 15 minutes",
+        "20 per 15 minutes",
+        site.app.config["REDIS_URL"],
+        first_wait=60,
     )
     email = add_user(site, "guessed@example.com")
     page = open_context()

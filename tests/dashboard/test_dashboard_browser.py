@@ -22,16 +22,14 @@ import psycopg
 import pytest
 import requests
 
-from analytics_app import ROOT, create_app, demo
+from analytics_app import ROOT, demo
 from analytics_app.accounts import users
-from analytics_app.extensions import db
 from analytics_app.reports.stored import rolled_zones
 from analytics_app.rollup.run import roll_up
 
 from browser import LOCAL_HOSTS, chromium
-from conftest import REDIS_URL, base_env, postgres_database
-from helpers import LiveServer, make_event, make_token
-from webclient import FAST_HASH, PASSWORD, forget_sign_in_failures
+from helpers import make_event, make_token
+from webclient import PASSWORD, forget_sign_in_failures, live_site
 
 try:
     from playwright.sync_api import expect
@@ -57,29 +55,15 @@ def browser():
 @pytest.fixture(scope="module")
 def site():
     """The app on a seeded throwaway PostgreSQL database, served over HTTP."""
-    url, drop = postgres_database()
-    app = create_app(base_env({"DATABASE_URL": url, "REDIS_URL": REDIS_URL}))
-    app.config.update(SESSION_COOKIE_SECURE=False, DASHBOARD_PASSWORD_HASH=FAST_HASH)
-    server = None
-    try:
-        with app.app_context():
-            from flask_migrate import upgrade
 
-            upgrade(directory=str(ROOT / "migrations"))
-            demo.load(users=80, days=DEFAULT_DAYS)
-            roll_up(rolled_zones(app.config))
-            users.create(ADMIN, PASSWORD, is_admin=True)
-            users.create(ANALYST, PASSWORD)
-            db.session.remove()
-        server = LiveServer(app)
-        server.app, server.database_url = app, url
+    def seed(app):
+        demo.load(users=80, days=DEFAULT_DAYS)
+        roll_up(rolled_zones(app.config))
+        users.create(ADMIN, PASSWORD, is_admin=True)
+        users.create(ANALYST, PASSWORD)
+
+    with live_site(seed) as server:
         yield server
-    finally:
-        if server is not None:
-            server.stop()
-        with app.app_context():
-            db.engine.dispose()
-        drop()
 
 
 class Recorder:

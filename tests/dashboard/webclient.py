@@ -1,13 +1,18 @@
-"""The dashboard tests' HTTP client and helpers: users, sign-in, CSRF tokens."""
+"""The dashboard tests' HTTP client and helpers: users, sign-in, CSRF tokens, a served site."""
 
 import re
+from contextlib import contextmanager
 
 import redis
 import requests
+from flask_migrate import upgrade
 
+from analytics_app import ROOT, create_app
 from analytics_app.accounts import throttle, users
+from analytics_app.extensions import db
 
-from helpers import SourceAddressAdapter
+from conftest import REDIS_URL, base_env, postgres_database
+from helpers import LiveServer, SourceAddressAdapter
 
 PASSWORD = "correct horse battery"
 # Hashing with scrypt takes 0.1 s; the tests sign in often, so they hash cheaply.
@@ -80,3 +85,28 @@ def signed_in(url, email, password=PASSWORD, address=None):
     response = web.sign_in(email, password)
     assert response.status_code == 302, response.text
     return web
+
+
+@contextmanager
+def live_site(seed):
+    """The app on a throwaway PostgreSQL database (with Redis), ``seed(app)`` run in its app
+    context, served over plain HTTP (so the session cookie is not ``Secure``) with cheap
+    password hashes; yields the server, with ``app`` and ``database_url``."""
+    url, drop = postgres_database()
+    app = create_app(base_env({"DATABASE_URL": url, "REDIS_URL": REDIS_URL}))
+    app.config.update(SESSION_COOKIE_SECURE=False, DASHBOARD_PASSWORD_HASH=FAST_HASH)
+    server = None
+    try:
+        with app.app_context():
+            upgrade(directory=str(ROOT / "migrations"))
+            seed(app)
+            db.session.remove()
+        server = LiveServer(app)
+        server.app, server.database_url = app, url
+        yield server
+    finally:
+        if server is not None:
+            server.stop()
+        with app.app_context():
+            db.engine.dispose()
+        drop()
