@@ -65,7 +65,11 @@ class RedisSource:
         _, members, synced = pipe.execute()
         jtis = {member.decode() for member in members}
         if not synced:
-            revoked = _from_database()
+            try:
+                revoked = _from_database()
+            except SQLAlchemyError as error:
+                log.warning("could not resync the revoked tokens from the database: %s", error)
+                return jtis
             pipe = self.client.pipeline(transaction=False)
             if revoked:
                 pipe.zadd(KEY, revoked)
