@@ -21,6 +21,6 @@ def test_the_alerts_fire_on_a_rollup_that_never_ran_and_on_slow_ingest_on_either
 def test_the_operations_guide_points_at_the_rules_it_describes():
     guide = (ROOT / "docs" / "operations.md").read_text()
     assert "docs/prometheus/alerts.yml" in guide
-    for alert in ("AnalyticsRollupStalled", "AnalyticsIngestSlow"):
+    for alert in ("AnalyticsRollupStalled", "AnalyticsIngestSlow", "AnalyticsRedisUnreachable"):
         assert alert in (RULES / "alerts.yml").read_text()
         assert alert in guide
