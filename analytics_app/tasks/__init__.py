@@ -1,6 +1,7 @@
 """Background work on Huey: the queue, its tasks and their schedule.
 
-``RedisHuey`` when ``REDIS_URL`` is set, a SQLite store in ``instance/`` otherwise. Each app
+``RedisHuey`` when ``REDIS_URL`` is set, a SQLite store in ``instance/`` otherwise; messages
+are JSON (``serializer.py``), since tasks take ids. Each app
 gets its own Huey instance, so the tasks run inside that app's context; the worker is
 ``flask --app wsgi analytics worker``. Every task is safe to run twice and to retry.
 """
@@ -22,6 +23,7 @@ from ..extensions import db
 from ..job_lifecycle import fail
 from ..metrics import TASK_FAILURES, TASK_RUNS, TASK_SECONDS, declare_task
 from . import jobs
+from .serializer import JsonSerializer
 
 log = logging.getLogger(__name__)
 
@@ -29,10 +31,11 @@ log = logging.getLogger(__name__)
 def make_huey(config, instance_path):
     """Build the queue the config describes."""
     if config["REDIS_URL"]:
-        huey = RedisHuey("analytics", url=config["REDIS_URL"])
+        huey = RedisHuey("analytics", url=config["REDIS_URL"], serializer=JsonSerializer())
     else:
         Path(instance_path).mkdir(parents=True, exist_ok=True)
-        huey = SqliteHuey("analytics", filename=str(Path(instance_path) / "huey.db"))
+        path = str(Path(instance_path) / "huey.db")
+        huey = SqliteHuey("analytics", filename=path, serializer=JsonSerializer())
     huey.immediate = config["HUEY_IMMEDIATE"]
     return huey
 
