@@ -21,6 +21,7 @@ def create_app(env=None):
         dashboard,
         database,
         errors,
+        http_security,
         ingest,
         logs,
         metrics,
@@ -42,6 +43,7 @@ def create_app(env=None):
     database.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     request_id.init_app(app)
+    http_security.init_app(app)
     metrics.init_app(app)
     auth.init_app(app)
     redis_store.init_app(app)

@@ -155,6 +155,21 @@ def database_url(raw):
     return raw
 
 
+_HOST_NAME = re.compile(r"\.?[a-z0-9-]+(\.[a-z0-9-]+)*")
+
+
+def _trusted_hosts(env):
+    """``TRUSTED_HOSTS``: host names (``.example.com`` takes its subdomains too), no ports."""
+    hosts = tuple(host.lower() for host in _list(env, "TRUSTED_HOSTS", ()))
+    for host in hosts:
+        if not _HOST_NAME.fullmatch(host):
+            raise ConfigError(
+                f"TRUSTED_HOSTS must list host names such as analytics.example.com "
+                f"(no scheme, port or path), got {host!r}"
+            )
+    return hosts
+
+
 def _trusted_proxies(env):
     """``TRUSTED_PROXIES``; ``PROXY_FIX_HOPS``, its earlier name, still works."""
     name = "TRUSTED_PROXIES" if env.get("TRUSTED_PROXIES") else "PROXY_FIX_HOPS"
@@ -269,6 +284,7 @@ def load_config(env, instance_path):
         "INGEST_ALIAS_PATH": alias,
         "CORS_ORIGINS": _list(env, "CORS_ORIGINS", ["*"]),
         "TRUSTED_PROXIES": _trusted_proxies(env),
+        "TRUSTED_HOSTS": _trusted_hosts(env),
         "REPORT_TIMEZONE": report_tz,
         "REPORT_CACHE_SECONDS": _int(env, "REPORT_CACHE_SECONDS", 30, 0),
         # The dashboard's session cookie key; derived from JWT_SECRET_KEY when unset.

@@ -167,3 +167,12 @@ def test_the_factory_connects_to_nothing(tmp_path):
         }
     )
     assert app.config["APP_ENV"] == "production"
+
+
+def test_trusted_hosts_are_host_names_without_scheme_or_port(tmp_path):
+    hosts = config(tmp_path, TRUSTED_HOSTS="Analytics.Example.com, .example.org")
+    assert hosts["TRUSTED_HOSTS"] == ("analytics.example.com", ".example.org")
+    assert config(tmp_path)["TRUSTED_HOSTS"] == ()
+    for wrong in ("https://analytics.example.com", "analytics.example.com:443", "a/b", "*"):
+        with pytest.raises(ConfigError, match="TRUSTED_HOSTS"):
+            config(tmp_path, TRUSTED_HOSTS=wrong)

@@ -25,6 +25,8 @@ def init_app(app):
         OPENAPI_SWAGGER_UI_PATH="docs",
         # Served from our own static folder: the docs work with no internet.
         OPENAPI_SWAGGER_UI_URL="/static/vendor/swagger-ui/",
+        # No badge from validator.swagger.io: the page loads nothing from elsewhere.
+        OPENAPI_SWAGGER_UI_CONFIG={"validatorUrl": None},
         API_SPEC_OPTIONS={
             "components": {
                 "securitySchemes": {

@@ -84,11 +84,8 @@ def _safely(status):
 
 
 def security_headers(response):
-    """No framing, no sniffing, no caching; scripts and styles from this origin only."""
+    """No caching; scripts and styles from this origin only (http_security adds the rest)."""
     response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Referrer-Policy"] = "same-origin"
     response.headers["Cache-Control"] = "no-store"
     return response
 
