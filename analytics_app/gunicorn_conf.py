@@ -2,21 +2,29 @@
 
 Every setting can be overridden on the command line or with ``GUNICORN_CMD_ARGS``. Besides the
 server's own settings: the workers' Prometheus metrics, summed by the master and served on
-``METRICS_BIND`` (never on the public listener), and JSON logs for gunicorn's own messages.
+``METRICS_BIND`` (never on the public listener), JSON logs for gunicorn's own messages, and
+gunicorn's own error answers in the service's JSON envelope.
+
+gunicorn listens on loopback: nginx (docs/nginx/) stands in front of it, since a sync worker
+holds one connection from its first byte to its last and a few slow clients would hold them all.
 """
 
+import json
 import os
 import shutil
 import tempfile
+from http import HTTPStatus
 from pathlib import Path
 
-bind = os.environ.get("BIND", "0.0.0.0:8000")
+from gunicorn import util
+
+bind = os.environ.get("BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "4"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "120"))  # Excel exports can take a while
 graceful_timeout = 30
 keepalive = 5
-# gunicorn's largest request line (its default, 4094, answers longer ones with an HTML 414
-# before the app can); report filters fit comfortably either way.
+# gunicorn's largest request line (its default, 4094, refuses longer ones with a 414 before the
+# app sees them); report filters fit comfortably either way. nginx's own limit is the same.
 limit_request_line = 8190
 accesslog = None  # the app logs one JSON line per request itself
 control_socket_disable = True
@@ -27,6 +35,36 @@ control_socket_disable = True
 METRICS_BIND = os.environ.get("METRICS_BIND", "127.0.0.1:9100")
 _OWN_METRICS_DIR = Path(tempfile.gettempdir()) / f"analytics-metrics-{os.getpid()}"
 os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(_OWN_METRICS_DIR))
+
+
+_OWN_ERRORS = {
+    400: "the request could not be read",
+    414: "the request line is too long",
+    431: "the request headers are too large",
+}
+
+
+def write_json_error(sock, status_int, reason, mesg):
+    """Answer a request gunicorn itself refuses (a bad request line, too many headers…) in the
+    service's error envelope, with the headers every answer carries; its HTML page echoed the
+    offending input. gunicorn has no setting for this body: ``util.write_error`` writes it."""
+    phrase = HTTPStatus(status_int).phrase
+    message = _OWN_ERRORS.get(status_int, phrase.lower())
+    body = json.dumps({"code": status_int, "status": phrase, "message": message}).encode()
+    head = (
+        f"HTTP/1.1 {status_int} {reason}\r\n"
+        "Connection: close\r\n"
+        "Content-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n"
+        "X-Content-Type-Options: nosniff\r\n"
+        "X-Frame-Options: DENY\r\n"
+        "Content-Security-Policy: default-src 'none'; frame-ancestors 'none'\r\n"
+        "Cache-Control: no-store\r\n\r\n"
+    )
+    util.write_nonblock(sock, head.encode("latin-1") + body)
+
+
+util.write_error = write_json_error
 
 
 def on_starting(server):
