@@ -1,7 +1,9 @@
 # syntax=docker/dockerfile:1
 # The analytics service: web (gunicorn) and worker (Huey) run from this one image.
 #   docker build -t analytics-service .
-#   docker run -e DATABASE_URL=… -e REDIS_URL=… -e JWT_SECRET_KEY=… -p 8000:8000 analytics-service
+#   docker run -e DATABASE_URL=… -e REDIS_URL=… -e JWT_SECRET_KEY=… -e TRUSTED_HOSTS=… analytics-service
+# Port 8000 is for a reverse proxy that reads requests whole (docs/nginx/; docker-compose.yml
+# runs it), never for the internet: a sync worker holds one connection until it is complete.
 
 # --- build: the dependencies, pinned, in a virtualenv -------------------------------------------
 FROM python:3.12-slim AS build
@@ -38,9 +40,9 @@ ENV PATH=/opt/venv/bin:$PATH \
     METRICS_BIND=0.0.0.0:9100 \
     WORKER_METRICS_BIND=0.0.0.0:9101
 USER analytics
-# 8000: the service; 9100 (web) and 9101 (worker): Prometheus metrics, for the monitoring
-# network only.
+# 8000: the service, for the proxy; 9100 (web) and 9101 (worker): Prometheus metrics, for the
+# monitoring network only. The health check names a trusted host (TRUSTED_HOSTS).
 EXPOSE 8000 9100 9101
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
-    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/api/analytics/healthz', timeout=4)"]
+    CMD ["python", "-c", "import os, urllib.request as r; r.urlopen(r.Request('http://127.0.0.1:8000/api/analytics/healthz', headers={'Host': os.environ.get('TRUSTED_HOSTS', 'localhost').split(',')[0].lstrip('.')}), timeout=4)"]
 CMD ["gunicorn", "-c", "python:analytics_app.gunicorn_conf", "wsgi:app"]

@@ -35,16 +35,33 @@ def config_variables():
     return set(re.findall(r'env(?:\.get\(|, )"([A-Z][A-Z0-9_]+)"', source))
 
 
-def resolved(value, secret=SECRET):
-    """Substitute ${VAR:-default} / ${VAR:?message} the way Compose would, for a test .env."""
+# What an operator's .env holds: the variables compose requires.
+DOTENV = {
+    "JWT_SECRET_KEY": SECRET,
+    "POSTGRES_PASSWORD": "pg-password",
+    "REDIS_PASSWORD": "redis-password",
+    "SERVER_NAME": "analytics.example.com",
+}
+REQUIRED = set(DOTENV)
+VARIABLE = re.compile(r"\$\{([A-Z_]+)(:-|:\?)([^}]*)\}")
+
+
+class MissingVariableError(Exception):
+    """Compose would refuse to start: a ``${VAR:?message}`` without VAR."""
+
+
+def resolved(value, dotenv=DOTENV):
+    """Substitute ${VAR:-default} / ${VAR:?message} the way Compose would, from ``dotenv``."""
 
     def substitute(match):
-        name, operator, rest = match.group(1), match.group(2), match.group(3)
-        if name == "JWT_SECRET_KEY":
-            return secret
-        return rest if operator == ":-" else ""
+        name, operator, rest = match.groups()
+        if name in dotenv:
+            return dotenv[name]
+        if operator == ":?":
+            raise MissingVariableError(rest)
+        return rest
 
-    return re.sub(r"\$\{([A-Z_]+)(:-|:\?)([^}]*)\}", substitute, str(value))
+    return VARIABLE.sub(substitute, str(value))
 
 
 def service_environment(name):
@@ -70,18 +87,70 @@ def test_the_app_starts_with_the_compose_settings(tmp_path):
     assert create_app(env).config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql+psycopg://")
 
 
-def test_the_secret_must_be_given_not_defaulted():
-    assert ":?" in COMPOSE["x-app"]["environment"]["JWT_SECRET_KEY"]
+def test_secrets_and_the_host_name_must_be_given_never_defaulted():
+    text = (ROOT / "docker-compose.yml").read_text()
+    for name in REQUIRED:
+        uses = re.findall(rf"\$\{{{name}(:-|:\?|\}})", text)
+        assert uses and set(uses) == {":?"}, f"{name} must be ${{{name}:?…}} everywhere"
+        without = {key: value for key, value in DOTENV.items() if key != name}
+        with pytest.raises(MissingVariableError, match=name):
+            resolved(text, without)
 
 
-def test_database_and_redis_urls_point_at_the_compose_services():
+def test_database_and_redis_urls_point_at_the_compose_services_with_their_passwords():
     env = service_environment("web")
     postgres = COMPOSE["services"]["postgres"]["environment"]
     database = re.match(r"postgresql://([^:]+):([^@]+)@([^:/]+):5432/(\w+)", env["DATABASE_URL"])
     assert database.group(1) == postgres["POSTGRES_USER"]
-    assert database.group(2) == resolved(postgres["POSTGRES_PASSWORD"])
+    assert database.group(2) == resolved(postgres["POSTGRES_PASSWORD"]) == "pg-password"
     assert (database.group(3), database.group(4)) == ("postgres", postgres["POSTGRES_DB"])
-    assert env["REDIS_URL"].startswith("redis://redis:6379/")
+    assert env["REDIS_URL"] == "redis://:redis-password@redis:6379/0"
+
+
+def test_redis_demands_the_password_the_app_and_its_health_check_use():
+    redis = COMPOSE["services"]["redis"]
+    command = [resolved(part) for part in redis["command"]]
+    assert command[command.index("--requirepass") + 1] == "redis-password"
+    assert resolved(redis["environment"]["REDISCLI_AUTH"]) == "redis-password"
+    assert "PONG" in " ".join(redis["healthcheck"]["test"])
+
+
+def test_only_the_proxy_is_published_on_https_and_http():
+    published = {name: s.get("ports") for name, s in COMPOSE["services"].items() if "ports" in s}
+    assert published == {"proxy": ["443:443", "80:80"]}
+
+
+def test_the_proxy_renders_the_shipped_nginx_configuration_for_the_web_tier():
+    proxy = COMPOSE["services"]["proxy"]
+    template = ROOT / "docs" / "nginx" / "analytics.conf.template"
+    mounts = dict(volume.rsplit(":", 2)[:2] for volume in proxy["volumes"])
+    assert mounts["./docs/nginx/analytics.conf.template"] == (
+        "/etc/nginx/templates/default.conf.template"
+    )
+    assert (ROOT / "docs" / "nginx" / "analytics.conf.template").is_file()
+    needed = set(re.findall(r"\$\{([A-Z_]+)\}", template.read_text()))
+    environment = {key: resolved(value) for key, value in proxy["environment"].items()}
+    assert set(environment) == needed
+    assert environment["ANALYTICS_UPSTREAM"] == "web:8000"
+    assert environment["SERVER_NAME"] == service_environment("web")["TRUSTED_HOSTS"]
+    assert environment["MAX_BODY_BYTES"] == service_environment("web")["MAX_BODY_BYTES"]
+    assert {environment["HTTPS_PORT"], environment["HTTP_PORT"]} == {"443", "80"}
+    assert environment["TLS_CERTIFICATE"].startswith("/etc/nginx/certs/")
+    assert proxy["depends_on"]["web"]["condition"] == "service_healthy"
+
+
+def test_the_app_trusts_exactly_the_one_proxy_and_the_public_host():
+    env = service_environment("web")
+    assert (env["TRUSTED_PROXIES"], env["TRUSTED_HOSTS"]) == ("1", "analytics.example.com")
+
+
+def test_the_proxy_reaches_the_web_tier_and_nothing_behind_it():
+    services, networks = COMPOSE["services"], COMPOSE["networks"]
+    assert services["proxy"]["networks"] == ["edge"]
+    assert set(services["web"]["networks"]) == {"edge", "internal"}
+    for name in ("postgres", "redis", "migrate", "worker"):
+        assert services[name].get("networks", COMPOSE["x-app"]["networks"]) == ["internal"], name
+    assert networks["internal"]["internal"] is True
 
 
 def test_start_up_is_gated_on_health_and_the_migration():
@@ -112,7 +181,7 @@ def test_service_commands_exist(service, args):
 def test_web_command_port_and_healthcheck_agree_with_the_image_and_app():
     web = COMPOSE["services"]["web"]
     assert web["command"] == ["gunicorn", "-c", "python:analytics_app.gunicorn_conf", "wsgi:app"]
-    assert web["ports"] == ["8000:8000"]
+    assert "ports" not in web
     assert re.search(r"^EXPOSE 8000\b", DOCKERFILE, re.MULTILINE)
     assert "BIND=0.0.0.0:8000" in DOCKERFILE
     health_path = "/api/analytics/healthz"
