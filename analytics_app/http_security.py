@@ -52,6 +52,8 @@ def _relative_routing_redirect():
 
 
 def _headers(hsts):
+    """The after-request hook: the same few headers on every response."""
+
     def add(response):
         headers = response.headers
         headers["X-Content-Type-Options"] = "nosniff"

@@ -66,6 +66,7 @@ class Pressure:
 
 
 async def _trickle(target, start, rest, deadline, pressure, interval):
+    """Send ``start``, then ``rest`` a byte per ``interval``; reconnect when cut off."""
     context = target.context()
     while time.monotonic() < deadline:
         try:
@@ -99,6 +100,7 @@ async def _trickle(target, start, rest, deadline, pressure, interval):
 
 
 async def _trickle_all(target, requests, seconds, interval):
+    """One trickler per ``(start, rest)`` request, all until ``seconds`` have passed."""
     deadline = time.monotonic() + seconds
     pressure = Pressure()
     await asyncio.gather(
