@@ -28,6 +28,7 @@ def create_app(env=None):
         ratelimit,
         redis_store,
         request_id,
+        routing,
         tasks,
     )
     from .config import load_config
@@ -50,6 +51,7 @@ def create_app(env=None):
     ratelimit.init_app(app)
     ingest.init_app(app)
     tasks.init_app(app)
+    routing.init_app(app)
     api.init_app(app)
     accounts.init_app(app)
     dashboard.init_app(app)

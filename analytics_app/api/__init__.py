@@ -1,21 +1,12 @@
 """The JSON API under /api/analytics, documented by flask-smorest."""
 
-from werkzeug.routing import IntegerConverter
-
 from ..extensions import api
+from ..routing import OPENAPI
 from . import audit, exports, health, ingest, reports, schemas, users
-
-
-class IdConverter(IntegerConverter):
-    """A database id: 1 to 2**63 - 1, so an absurd number is a 404, not a database error."""
-
-    def __init__(self, url_map):
-        super().__init__(url_map, min=1, max=2**63 - 1)
 
 
 def init_app(app):
     """Register the API blueprints, the OpenAPI document and Swagger UI."""
-    app.url_map.converters["id"] = IdConverter
     app.config.update(
         API_TITLE="Analytics API",
         API_VERSION="1.0",
@@ -36,9 +27,8 @@ def init_app(app):
         },
     )
     api.init_app(app)
-    api.register_converter(
-        IdConverter, lambda converter: {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
-    )
+    for converter, schema in OPENAPI.items():
+        api.register_converter(converter, lambda _, schema=schema: schema)
     schemas.register(api.spec, app.config["ALLOWED_EVENT_TYPES"])
     api.register_blueprint(ingest.blp)
     api.register_blueprint(health.blp)

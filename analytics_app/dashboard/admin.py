@@ -52,21 +52,21 @@ def _change_user(change, done):
     return redirect(url_for(".user_list"))
 
 
-@bp.post("/users/<int:user_id>/deactivate")
+@bp.post("/users/<id:user_id>/deactivate")
 @admin_required
 def deactivate_user(user_id):
     """Stop a user from signing in, and end their sessions."""
     return _change_user(lambda: users.set_active(user_id, False, g.user), "Deactivated")
 
 
-@bp.post("/users/<int:user_id>/activate")
+@bp.post("/users/<id:user_id>/activate")
 @admin_required
 def activate_user(user_id):
     """Let a deactivated user sign in again."""
     return _change_user(lambda: users.set_active(user_id, True, g.user), "Reactivated")
 
 
-@bp.post("/users/<int:user_id>/delete")
+@bp.post("/users/<id:user_id>/delete")
 @admin_required
 def delete_user(user_id):
     """Delete a user for good."""

@@ -19,9 +19,10 @@ def root():
     return redirect(url_for("dashboard.overview.index"))
 
 
-@bp.get("/dashboard/<path:unknown>")
+@bp.route("/dashboard/<path:unknown>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 def not_found(unknown):
-    """An unknown dashboard address: the dashboard's own 404 page, not the API's JSON."""
+    """An unknown dashboard address, or one that takes no such request (an id past the
+    database's range included): the dashboard's own 404 page, not the API's JSON."""
     abort(404)
 
 

@@ -82,7 +82,7 @@ def _own_job(job_id):
     return job
 
 
-@bp.get("/<int:job_id>")
+@bp.get("/<id:job_id>")
 @login_required
 @passive
 def status(job_id):
@@ -91,7 +91,7 @@ def status(job_id):
     return render_template("_export_job.html" if request.htmx else "export_job.html", job=job)
 
 
-@bp.get("/<int:job_id>/file")
+@bp.get("/<id:job_id>/file")
 @login_required
 def file(job_id):
     """Download a finished export job's file."""

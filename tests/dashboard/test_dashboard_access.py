@@ -122,13 +122,34 @@ def test_sign_in_never_redirects_off_the_dashboard(dashboard_app, server):
         assert response.headers["Location"] == "/dashboard", next_page
 
 
+HUGE = "99999999999999999999999"
+
+
 def test_unknown_dashboard_addresses_get_an_html_404(admin, anonymous):
     assert anonymous.get("/dashboard/").headers["Location"] == "/dashboard"
-    for path in ["/dashboard/nothing/here", "/dashboard/exports/abc/file"]:
+    for path in [
+        "/dashboard/nothing/here",
+        "/dashboard/exports/abc/file",
+        f"/dashboard/exports/{HUGE}",
+        f"/dashboard/exports/{HUGE}/file",
+        "/dashboard/exports/1",
+    ]:
         response = admin.get(path)
         assert response.status_code == 404, path
         assert "There is nothing here." in response.text, path
     assert admin.get("/api/analytics/nothing").json()["code"] == 404  # the API keeps JSON
+
+
+def test_ids_past_the_databases_range_are_404_not_errors(admin):
+    """Route ids are bounded (1 to 2**63 - 1): a larger one matches no route."""
+    for action in ("deactivate", "activate", "delete"):
+        for user_id in (HUGE, "0", "007"):
+            path = f"/dashboard/admin/users/{user_id}/{action}"
+            response = admin.post(path)
+            assert response.status_code == 404, path
+            assert "There is nothing here." in response.text, path
+        for user_id in (2**63, 2**63 - 1):
+            assert admin.post(f"/dashboard/admin/users/{user_id}/{action}").status_code == 404
 
 
 def test_dashboard_pages_send_security_headers(admin):
