@@ -302,6 +302,8 @@ def load_config(env, instance_path):
         "DASHBOARD_SIGNIN_IP_LIMIT": _rate(env, "DASHBOARD_SIGNIN_IP_LIMIT", "30 per 15 minutes"),
         "EXPORT_DIR": env.get("EXPORT_DIR") or str(Path(instance_path) / "exports"),
         "EXPORT_TTL_HOURS": _int(env, "EXPORT_TTL_HOURS", 24),
+        "EXPORT_DIRECT_XLSX_ROWS": _int(env, "EXPORT_DIRECT_XLSX_ROWS", 20_000, 0),
+        "EXPORT_CONCURRENT_JOBS": _int(env, "EXPORT_CONCURRENT_JOBS", 3),
         # Run tasks inline instead of queueing them (tests, and a laptop without a worker).
         "HUEY_IMMEDIATE": _bool(env, "HUEY_IMMEDIATE", False),
         "LOG_LEVEL": log_level,

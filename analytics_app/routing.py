@@ -1,7 +1,9 @@
 """URL converters shared by the API and the dashboard: a path parameter the database cannot
 hold never reaches it, so an absurd value is a 404, not a database error."""
 
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import BaseConverter, IntegerConverter
+
+from . import public_ids
 
 MAX_ID = 2**63 - 1
 
@@ -20,11 +22,18 @@ class IdConverter(IntegerConverter):
         super().__init__(url_map, min=1, max=MAX_ID)
 
 
-CONVERTERS = {"id": IdConverter}
+class PublicIdConverter(BaseConverter):
+    """A public id (``<public_id:name>``, see ``public_ids``); anything else is a 404."""
+
+    regex = public_ids.PATTERN
+
+
+CONVERTERS = {"id": IdConverter, "public_id": PublicIdConverter}
 
 # How the API document describes each converter's parameter.
 OPENAPI = {
     IdConverter: {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+    PublicIdConverter: {"type": "string", "pattern": f"^{public_ids.PATTERN}$"},
 }
 
 

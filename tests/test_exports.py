@@ -1,5 +1,6 @@
-"""Exports: CSV and Excel with exact filters, neutralised formulas, exact Unicode, sheet
-rollover, background jobs whose files match the direct export, and authorisation."""
+"""Direct exports: CSV and Excel with exact filters, neutralised formulas, exact Unicode, sheet
+rollover, Excel's row limit for a direct download, and authorisation. Export jobs are in
+test_export_jobs.py."""
 
 import csv
 import io
@@ -12,7 +13,7 @@ import pytest
 from analytics_app.exports import xlsx
 
 from dataset import Expected, Row, generate, store
-from helpers import Client, make_token, query
+from helpers import Client, make_token
 
 READ = make_token(scope="analytics:read")
 EXPORT = "/api/analytics/reports/events"
@@ -169,60 +170,13 @@ def test_an_empty_export_is_a_header_only_file(make_app, serve):
     ]
 
 
-@pytest.mark.parametrize("export_format", ["csv", "xlsx"])
-def test_an_export_job_runs_to_completion_and_matches_the_direct_export(client, export_format):
-    params = {
-        "format": export_format,
-        "start": "2026-10-22",
-        "end": "2026-11-04",
-        "type": "page_view",
-    }
-    created = client.post("/api/analytics/exports", json=params)
-    assert created.status_code == 202, created.text
-    job = client.get(created.json()["status_url"]).json()
-    assert job["status"] == "done"
-    assert job["rows_written"] == job["rows_total"] > 0
-    download = client.get(job["download_url"], token=None)
-    assert download.status_code == 200
-    direct = client.get(EXPORT, params=params)
-    if export_format == "csv":
-        assert download.content == direct.content
-    else:
-        assert read_xlsx(download.content) == read_xlsx(direct.content)
-    assert "filename=events_2026-10-22_2026-11-04." in download.headers["Content-Disposition"]
-
-
-def test_expired_export_files_are_removed(app, client):
-    job = client.post("/api/analytics/exports", json={"format": "csv"}).json()
-    job = client.get(job["status_url"]).json()
-    with app.app_context():
-        from analytics_app.extensions import db
-
-        db.session.execute(
-            db.text("UPDATE export_jobs SET expires_at = :t"),
-            {"t": datetime(2000, 1, 1, tzinfo=UTC)},
-        )
-        db.session.commit()
-        assert app.extensions["tasks"].cleanup().get()["exports"] == 1
-    assert client.get(job["download_url"], token=None).status_code == 410
-    assert query(app, "SELECT status FROM export_jobs") == [("expired",)]
-
-
-def test_download_links_are_authorised(client):
-    job = client.post("/api/analytics/exports", json={"format": "csv"}).json()
-    job = client.get(job["status_url"]).json()
-    bare = job["download_url"].split("?")[0]
-    assert client.get(bare, token=None).status_code == 401
-    assert client.get(bare + "?signature=forged", token=None).status_code == 401
-    assert client.get(bare, token=make_token()).status_code == 403
-    assert client.get(bare).status_code == 200
-    other = job["download_url"].replace(f"/exports/{job['id']}/", "/exports/999/")
-    assert client.get(other, token=None).status_code == 404
-
-
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("GET", EXPORT), ("POST", "/api/analytics/exports"), ("GET", "/api/analytics/exports/1")],
+    [
+        ("GET", EXPORT),
+        ("POST", "/api/analytics/exports"),
+        ("GET", "/api/analytics/exports/AAAAAAAAAAAAAAAAAAAAAA"),
+    ],
 )
 def test_every_export_route_needs_the_read_scope(client, method, path):
     kwargs = {"json": {"format": "csv"}} if method == "POST" else {}
@@ -246,3 +200,53 @@ def test_bad_export_requests_are_422(client, params):
     assert response.status_code == 422
     assert response.json()["code"] == 422
     assert client.post("/api/analytics/exports", json=params).status_code == 422
+
+
+def test_direct_downloads_are_not_stored_by_any_cache(client):
+    for export_format in ("csv", "xlsx"):
+        response = client.get(EXPORT, params={"format": export_format})
+        assert response.status_code == 200
+        assert response.headers["Cache-Control"] == "no-store", export_format
+
+
+def test_an_excel_export_past_the_direct_limit_is_413_pointing_at_the_job_endpoint(
+    make_app, serve, rows
+):
+    app = make_app(EXPORT_DIRECT_XLSX_ROWS="100")
+    with app.app_context():
+        store(rows)
+    client = Client(serve(app).url, READ)
+    day = date(2026, 11, 1)
+    small = Expected(rows, "UTC").in_range(day, day)
+    assert 0 < len(small) <= 100 < len(rows)
+
+    refused = client.get(EXPORT, params={"format": "xlsx"})
+    assert refused.status_code == 413
+    body = refused.json()
+    assert body["code"] == 413
+    assert body["errors"] == {"max_rows": 100, "jobs_url": "/api/analytics/exports"}
+    assert "POST /api/analytics/exports" in body["message"]
+
+    # Following the pointer: the same parameters, as a job, make the whole file.
+    job = client.post(body["errors"]["jobs_url"], json={"format": "xlsx"}).json()
+    job = client.get(job["status_url"]).json()
+    [sheet] = read_xlsx(client.get(job["download_url"], token=None).content)
+    assert len(sheet) - 1 == len(rows)
+
+    # Within the limit, and CSV of any size, still download at once.
+    within = client.get(EXPORT, params={"format": "xlsx", "start": day, "end": day})
+    assert within.status_code == 200
+    assert len(read_xlsx(within.content)[0]) - 1 == len(small)
+    assert len(read_csv(client.get(EXPORT))) - 1 == len(rows)
+
+
+def test_the_direct_limit_is_exact(make_app, serve):
+    now = datetime.now(UTC) - timedelta(hours=1)
+    app = make_app(EXPORT_DIRECT_XLSX_ROWS="3")
+    with app.app_context():
+        store([Row(now, f"u{n}", "page_view", None, {}) for n in range(3)])
+    client = Client(serve(app).url, READ)
+    assert client.get(EXPORT, params={"format": "xlsx"}).status_code == 200
+    with app.app_context():
+        store([Row(now, "u4", "page_view", None, {})])
+    assert client.get(EXPORT, params={"format": "xlsx"}).status_code == 413

@@ -1,18 +1,24 @@
 """Exports (scope analytics:read): GET /reports/events streams CSV or Excel; POST /exports
 queues a large export as a job with progress and a signed download link."""
 
-from flask import current_app, request, send_file, url_for
+from flask import current_app, request, url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_jwt_extended import get_jwt
+from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, post_load, validate
 
-from ..auth import READ, current_subject, require_token
-from ..exports import jobs
+from ..auth import ADMIN, READ, current_subject, require_token, token_scopes
+from ..exports import access, jobs
+from ..exports.access import Requester
 from ..exports.request import MEDIA_TYPES, ExportRequest
-from ..exports.response import download
-from ..extensions import db
+from ..exports.response import (
+    DirectExportTooLargeError,
+    direct_limit,
+    download,
+    job_file,
+    within_direct_limit,
+)
 from ..job_lifecycle import JobStatus
-from ..models import ExportJob
 from ..reports.range import Filters, RangeError, ReportRange, resolve_zone
 from ..tasks import enqueue_job, tasks
 from .docs import BEARER, error_responses
@@ -64,29 +70,49 @@ class EventExport(MethodView):
     @require_token(READ)
     @blp.doc(security=BEARER, responses={"200": FILE_RESPONSE})
     @blp.arguments(ExportQuerySchema, **QUERY)
-    @error_responses(blp, 401, 403, 422)
+    @error_responses(blp, 401, 403, 413, 422)
     def get(self, args):
-        """Download events as CSV (streamed as it is read) or Excel, for the filters given."""
-        return download(args["export"])
+        """Download events as CSV (streamed as it is read) or Excel, for the filters given.
+
+        Excel holds at most EXPORT_DIRECT_XLSX_ROWS rows here; past that the answer is a 413
+        whose errors.jobs_url names POST /exports, which prepares the same file as a job.
+        """
+        export = args["export"]
+        if not within_direct_limit(export):
+            jobs_url = url_for("exports.ExportJobs")
+            raise DirectExportTooLargeError(direct_limit(export.format), jobs_url)
+        return download(export)
+
+
+def _requester():
+    return Requester.token(current_subject(), ADMIN in token_scopes(get_jwt()))
 
 
 class ExportJobSchema(Schema):
-    id = fields.Integer()
+    id = fields.String(
+        attribute="public_id",
+        metadata={"description": "The job's id: random, so no one finds a job by guessing."},
+    )
     format = fields.String()
     params = fields.Dict(metadata={"description": "tz, start, end, type, src, user_id"})
-    status = fields.String(metadata={"description": "pending, running, done, failed, expired"})
+    status = fields.Function(
+        jobs.status_of,
+        metadata={"description": "pending, running, done, failed, or expired (from expires_at on)"},
+    )
     rows_written = fields.Integer()
     rows_total = fields.Integer(allow_none=True)
-    requested_by = fields.String()
+    requested_by = fields.String(
+        metadata={"description": "Who started it: a token subject, or dashboard:<email>."}
+    )
     created_at = fields.DateTime()
     finished_at = fields.DateTime(allow_none=True)
     expires_at = fields.DateTime(allow_none=True)
     error = fields.String(allow_none=True)
-    status_url = fields.Function(lambda job: url_for("exports.ExportStatus", job_id=job.id))
+    status_url = fields.Function(lambda job: url_for("exports.ExportStatus", job_id=job.public_id))
     download_url = fields.Function(
         lambda job: (
-            url_for("exports.ExportDownload", job_id=job.id, signature=jobs.signature(job))
-            if job.status == JobStatus.DONE
+            url_for("exports.ExportDownload", job_id=job.public_id, signature=access.signature(job))
+            if jobs.status_of(job) == JobStatus.DONE
             else None
         ),
         metadata={"description": "Signed link, valid until expires_at; no token needed."},
@@ -99,25 +125,33 @@ class ExportJobs(MethodView):
     @blp.doc(security=BEARER)
     @blp.arguments(ExportQuerySchema, location="json", required=False)
     @blp.response(202, ExportJobSchema)
-    @error_responses(blp, 401, 403, 422, 503)
+    @error_responses(blp, 401, 403, 422, 429, 503)
     def post(self, args):
-        """Queue an export of the same filters and format as GET /reports/events."""
-        job = jobs.create(args["export"], current_subject())
+        """Queue an export of the same filters and format as GET /reports/events.
+
+        A requester (token subject) has at most EXPORT_CONCURRENT_JOBS jobs pending or running
+        at once; one more is a 429 with Retry-After.
+        """
+        job = jobs.create(args["export"], _requester())
         return enqueue_job(tasks().export, job)
 
 
-@blp.route("/exports/<id:job_id>")
+@blp.route("/exports/<public_id:job_id>")
 class ExportStatus(MethodView):
     @require_token(READ)
     @blp.doc(security=BEARER)
     @blp.response(200, ExportJobSchema)
     @error_responses(blp, 401, 403, 404)
     def get(self, job_id):
-        """Read an export job's progress (rows written of the total) and its download link."""
-        return db.get_or_404(ExportJob, job_id, description="no such export job")
+        """Read an export job's progress (rows written of the total) and its download link.
+
+        Only its requester (the token subject that started it) and admins see a job; to anyone
+        else it is a 404.
+        """
+        return access.find(job_id, _requester())
 
 
-@blp.route("/exports/<id:job_id>/download")
+@blp.route("/exports/<public_id:job_id>/download")
 class ExportDownload(MethodView):
     @blp.doc(
         parameters=[{"in": "query", "name": "signature", "schema": {"type": "string"}}],
@@ -125,26 +159,17 @@ class ExportDownload(MethodView):
     )
     @error_responses(blp, 401, 403, 404, 410)
     def get(self, job_id):
-        """Download a finished export with its signed link (or a read-scope bearer token)."""
-        job = db.get_or_404(ExportJob, job_id, description="no such export job")
-        if not jobs.signature_valid(job, request.args.get("signature", "")):
-            return _download_with_token(job)
-        return _send(job)
+        """Download a finished export with its signed link (or its requester's bearer token).
+
+        An expired export is a 410 from expires_at on.
+        """
+        signature = request.args.get("signature")
+        job = access.find_signed(job_id, signature) if signature else None
+        if job is None:
+            return _download_with_token(job_id)
+        return job_file(job)
 
 
 @require_token(READ)
-def _download_with_token(job):
-    return _send(job)
-
-
-def _send(job):
-    if job.status == JobStatus.EXPIRED:
-        abort(410, message="this export has expired; request it again")
-    if job.status != JobStatus.DONE:
-        abort(404, message=f"this export is {job.status}, not ready to download")
-    return send_file(
-        jobs.file_path(job),
-        mimetype=MEDIA_TYPES[job.format],
-        as_attachment=True,
-        download_name=job.filename,
-    )
+def _download_with_token(job_id):
+    return job_file(access.find(job_id, _requester()))

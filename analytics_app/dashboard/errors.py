@@ -58,7 +58,7 @@ def sentence(message):
 
 
 def _app_error(error):
-    return _page(error.status, sentence(error.message))
+    return *_page(error.status, sentence(error.message)), error.headers
 
 
 def _database_unavailable(error):

@@ -3,11 +3,12 @@
 import functools
 import zoneinfo
 
-from flask import Blueprint, abort, current_app, render_template, request, url_for
+from flask import Blueprint, abort, render_template, request, url_for
 from htmx_flask import make_response
 
 from . import panels, recent, selection
 from .access import login_required, passive
+from .downloads import direct_limits
 
 bp = Blueprint("overview", __name__, url_prefix="/dashboard")
 
@@ -24,7 +25,7 @@ def _context(args):
         "form": form,
         "errors": errors,
         "zones": time_zones(),
-        "direct_rows": current_app.config["DASHBOARD_DIRECT_EXPORT_ROWS"],
+        "direct_rows": direct_limits(),
     }
     if not errors:
         context.update(panels.overview(chosen))

@@ -1,5 +1,6 @@
 """Template filters and globals for the dashboard's pages."""
 
+from ..exports.jobs import status_of
 from ..job_lifecycle import JobStatus
 from ..reports.periods import as_utc
 
@@ -53,5 +54,6 @@ def register(bp):
     """Make the filters, the htmx settings and the job statuses available to every template."""
     for function in (thousands, percent, duration, moment):
         bp.add_app_template_filter(function)
+    bp.add_app_template_filter(status_of, "job_status")
     bp.add_app_template_global(HTMX_CONFIG, "htmx_config")
     bp.add_app_template_global(JobStatus, "JobStatus")

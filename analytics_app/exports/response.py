@@ -1,13 +1,47 @@
-"""The HTTP response of a direct export, shared by the API and the dashboard."""
+"""The HTTP responses of exports, direct or from a job, shared by the API and the dashboard.
+
+Every one is ``no-store``: an export is a copy of the events, which no cache on the way (or
+the browser's) may keep.
+"""
 
 import tempfile
 
-from flask import Response, stream_with_context
+from flask import Response, current_app, send_file, stream_with_context
 
-from . import stream, xlsx
+from ..errors import AppError
+from ..reports.events import count_rows
+from . import jobs, stream, xlsx
 from .request import MEDIA_TYPES
 
 FILE_CHUNK = 64 * 1024
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+class DirectExportTooLargeError(AppError):
+    status = 413
+
+    def __init__(self, limit, jobs_url):
+        super().__init__(
+            f"an Excel export of more than {limit} rows is not sent directly: queue it as a "
+            f"job with POST {jobs_url} (the same parameters, as a JSON body), or export CSV",
+            errors={"max_rows": limit, "jobs_url": jobs_url},
+        )
+
+
+def direct_limit(export_format):
+    """The most rows a direct download holds, or None for no limit.
+
+    Excel is written whole before its first byte is sent, holding a web worker for the time
+    (bench/README.md: about 14k rows/s), so it has a limit; CSV streams as it is read, in flat
+    memory, and has none.
+    """
+    return current_app.config["EXPORT_DIRECT_XLSX_ROWS"] if export_format == "xlsx" else None
+
+
+def within_direct_limit(export):
+    """Whether a direct download of ``export`` stays within its format's limit."""
+    limit = direct_limit(export.format)
+    return limit is None or count_rows(*export.span(), export.filters, limit=limit + 1) <= limit
 
 
 def _file_chunks(handle):
@@ -37,5 +71,20 @@ def download(export):
     return Response(
         body,
         mimetype=MEDIA_TYPES[export.format],
-        headers={"Content-Disposition": f'attachment; filename="{export.filename()}"'},
+        headers={"Content-Disposition": f'attachment; filename="{export.filename()}"', **NO_STORE},
     )
+
+
+def job_file(job):
+    """A finished job's file as an attachment (410 once expired, 404 before it is done)."""
+    response = send_file(
+        jobs.finished_file(job),
+        mimetype=MEDIA_TYPES[job.format],
+        as_attachment=True,
+        download_name=job.filename,
+        conditional=False,
+        etag=False,
+        last_modified=None,
+    )
+    response.headers.update(NO_STORE)
+    return response

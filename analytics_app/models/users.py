@@ -23,6 +23,10 @@ class DashboardUser(db.Model):
     created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
     last_sign_in_at: Mapped[datetime | None] = mapped_column(Timestamp)
 
+    # Ids are never reused (PostgreSQL's identity never does; SQLite would reuse the highest
+    # after a delete): what a user owns, by id, never passes to a later account.
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
 
 class DashboardSession(db.Model):
     """One signed-in browser: the cookie holds a random secret, this row its SHA-256.

@@ -50,12 +50,13 @@ def select_rows(dialect, lo=None, hi=None, filters=NO_FILTERS):
     )
 
 
-def count_rows(lo=None, hi=None, filters=NO_FILTERS):
-    """How many events the export will hold."""
+def count_rows(lo=None, hi=None, filters=NO_FILTERS, limit=None):
+    """How many events the export will hold; with ``limit``, counting stops there."""
     clauses = list(conditions(filters))
     if lo is not None:
         clauses += [events.c.ts >= lo, events.c.ts < hi]
-    return db.session.scalar(sa.select(sa.func.count()).select_from(events).where(*clauses))
+    matching = sa.select(sa.literal(1)).select_from(events).where(*clauses).limit(limit)
+    return db.session.scalar(sa.select(sa.func.count()).select_from(matching.subquery()))
 
 
 def copy_statement(query):

@@ -1,11 +1,12 @@
 """Export buttons: the dashboard's files are the API's files for the same filters; large
-exports run as jobs whose progress the page polls, each visible to its requester alone."""
+exports run as jobs whose progress the page polls, each visible to its requester (by user id)
+and the administrators alone, refused at once when expired, and bounded in number."""
 
 import csv
 import io
 import re
 from collections import Counter
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import openpyxl
 import pytest
@@ -15,8 +16,12 @@ from fixtures import (  # noqa: F401 - fixtures, requested by name
     server_fixture,
 )
 
+from analytics_app.accounts import users
 from analytics_app.exports import jobs
+from analytics_app.exports.access import Requester
 from analytics_app.exports.request import ExportRequest
+from analytics_app.extensions import db
+from analytics_app.models import DashboardUser, ExportJob
 from analytics_app.reports.periods import zone
 from analytics_app.reports.range import ReportRange
 
@@ -75,8 +80,11 @@ def test_excel_downloads_hold_the_api_export_rows(admin, api):
     assert {row[3] for row in sheet[1:]} == {"page_view"}
 
 
+JOB_LINK = re.compile(r'href="(/dashboard/exports/[A-Za-z0-9_-]{22}/file)"')
+
+
 def test_large_exports_become_jobs_with_a_download_link(admin, api, dashboard_app):
-    dashboard_app.config["DASHBOARD_DIRECT_EXPORT_ROWS"] = {"csv": 10, "xlsx": 10}
+    dashboard_app.config.update(DASHBOARD_DIRECT_CSV_ROWS=10, EXPORT_DIRECT_XLSX_ROWS=10)
     overview = admin.get("/dashboard", params=RANGE).text
     assert 'href="/dashboard/exports/download' not in overview
     assert 'action="/dashboard/exports"' in overview
@@ -90,22 +98,34 @@ def test_large_exports_become_jobs_with_a_download_link(admin, api, dashboard_ap
     )
     assert created.status_code == 200
     assert 'data-status="done"' in created.text  # HUEY_IMMEDIATE: the job ran inline
-    link = re.search(r'href="(/dashboard/exports/\d+/file)"', created.text).group(1)
+    link = JOB_LINK.search(created.text).group(1)
     download = admin.get(link)
     assert download.status_code == 200
+    assert download.headers["Cache-Control"] == "no-store"
     expected = api.get("/api/analytics/reports/events", params={**RANGE, "format": "csv"})
     assert download.content == expected.content
 
 
-def _pending_job(app, requested_by):
+def _user(app, email):
+    with app.app_context():
+        return db.session.scalar(db.select(DashboardUser).where(DashboardUser.email == email))
+
+
+def _pending_job(app, email):
+    """A job recorded as ``email``'s dashboard request makes it, not run yet; its public id."""
     days = ReportRange(zone("UTC"), date(2026, 10, 25), date(2026, 10, 26))
     request = ExportRequest("csv", days)
     with app.app_context():
-        return jobs.create(request, requested_by).id
+        return jobs.create(request, Requester.dashboard_user(_user(app, email))).public_id
+
+
+def _run(app, job_id):
+    with app.app_context():
+        jobs.run(db.session.scalar(db.select(ExportJob.id).filter_by(public_id=job_id)))
 
 
 def test_a_job_page_polls_until_the_file_is_ready(admin, dashboard_app):
-    job_id = _pending_job(dashboard_app, "dashboard:admin@example.com")
+    job_id = _pending_job(dashboard_app, "admin@example.com")
     polling = admin.get(f"/dashboard/exports/{job_id}", headers={"HX-Request": "true"})
     assert polling.status_code == 200
     assert 'hx-trigger="every 1s"' in polling.text
@@ -113,8 +133,7 @@ def test_a_job_page_polls_until_the_file_is_ready(admin, dashboard_app):
     assert "/file" not in polling.text
     assert admin.get(f"/dashboard/exports/{job_id}/file").status_code == 404  # not ready
 
-    with dashboard_app.app_context():
-        jobs.run(job_id)
+    _run(dashboard_app, job_id)
     done = admin.get(f"/dashboard/exports/{job_id}", headers={"HX-Request": "true"})
     assert "hx-trigger" not in done.text
     assert f'href="/dashboard/exports/{job_id}/file"' in done.text
@@ -125,11 +144,67 @@ def test_a_job_page_polls_until_the_file_is_ready(admin, dashboard_app):
 def test_a_job_is_visible_to_its_requester_and_admins_only(admin, dashboard_app, server):
     owner = signed_in(server.url, add_user(dashboard_app, "owner@example.com"))
     other = signed_in(server.url, add_user(dashboard_app, "other@example.com"))
-    job_id = _pending_job(dashboard_app, "dashboard:owner@example.com")
-    assert owner.get(f"/dashboard/exports/{job_id}").status_code == 200
-    assert other.get(f"/dashboard/exports/{job_id}").status_code == 404
-    assert other.get(f"/dashboard/exports/{job_id}/file").status_code == 404
-    assert admin.get(f"/dashboard/exports/{job_id}").status_code == 200
+    job_id = _pending_job(dashboard_app, "owner@example.com")
+    _run(dashboard_app, job_id)
+    for who in (owner, admin):
+        assert who.get(f"/dashboard/exports/{job_id}").status_code == 200
+        assert who.get(f"/dashboard/exports/{job_id}/file").status_code == 200
+    for path in (f"/dashboard/exports/{job_id}", f"/dashboard/exports/{job_id}/file"):
+        response = other.get(path)
+        assert response.status_code == 404, path
+        assert "No such export job." in response.text, path
+    # A token of the same name as a dashboard user is someone else, and so is a read token.
+    api = Client(server.url, make_token(sub="owner@example.com", scope="analytics:read"))
+    assert api.get(f"/api/analytics/exports/{job_id}").status_code == 404
+    admin_api = Client(server.url, make_token(scope="analytics:admin"))
+    assert admin_api.get(f"/api/analytics/exports/{job_id}").json()["requested_by"] == (
+        "dashboard:owner@example.com"
+    )
+
+
+def test_an_account_recreated_with_the_same_email_sees_nothing_of_the_old_one(
+    admin, dashboard_app, server
+):
+    add_user(dashboard_app, "leaver@example.com")
+    old_id = _user(dashboard_app, "leaver@example.com").id
+    job_id = _pending_job(dashboard_app, "leaver@example.com")
+    _run(dashboard_app, job_id)
+    with dashboard_app.app_context():
+        users.delete(old_id, _user(dashboard_app, "admin@example.com"))
+    again = signed_in(server.url, add_user(dashboard_app, "leaver@example.com"))
+    assert _user(dashboard_app, "leaver@example.com").id != old_id  # ids are never reused
+    assert again.get(f"/dashboard/exports/{job_id}").status_code == 404
+    assert again.get(f"/dashboard/exports/{job_id}/file").status_code == 404
+    assert admin.get(f"/dashboard/exports/{job_id}/file").status_code == 200
+
+
+def test_an_expired_job_says_so_and_its_file_is_410_at_once(admin, dashboard_app):
+    job_id = _pending_job(dashboard_app, "admin@example.com")
+    _run(dashboard_app, job_id)
+    assert admin.get(f"/dashboard/exports/{job_id}/file").status_code == 200
+    with dashboard_app.app_context():
+        job = db.session.scalar(db.select(ExportJob).filter_by(public_id=job_id))
+        job.expires_at = datetime.now(UTC) - timedelta(seconds=1)
+        db.session.commit()
+    page = admin.get(f"/dashboard/exports/{job_id}")
+    assert 'data-status="expired"' in page.text
+    assert "/file" not in page.text
+    gone = admin.get(f"/dashboard/exports/{job_id}/file")
+    assert gone.status_code == 410
+    assert "This export has expired; export again." in gone.text
+
+
+def test_a_user_has_a_bounded_number_of_jobs_at_once(admin, dashboard_app):
+    for _ in range(dashboard_app.config["EXPORT_CONCURRENT_JOBS"]):
+        _pending_job(dashboard_app, "admin@example.com")
+    form = {**RANGE, "format": "csv"}
+    fragment = admin.post("/dashboard/exports", form, headers={"HX-Request": "true"})
+    assert fragment.status_code == 200  # htmx swaps it in where the job would go
+    assert 'data-status="refused"' in fragment.text
+    assert "of your exports are still being prepared" in fragment.text
+    page = admin.post("/dashboard/exports", form)
+    assert page.status_code == 429
+    assert page.headers["Retry-After"]
 
 
 def test_an_export_of_unusable_filters_is_refused(admin):
