@@ -23,6 +23,8 @@ ADMIN = "analytics:admin"
 SCOPES = (READ, ADMIN)
 # How far past now + TOKEN_MAX_TTL an ``exp`` may lie: the issuer's clock may run ahead of ours.
 EXP_LEEWAY_SECONDS = 300
+# The longest subject the audit trail and the jobs record (a longer one could not be stored).
+MAX_SUBJECT_LENGTH = 255
 
 
 def split_scopes(text):
@@ -132,10 +134,18 @@ def expiry_within_bound(claims):
     return expiry <= time.time() + longest
 
 
-def _unbounded(header, claims):
+def _claims_problem(claims):
+    """What makes a verified token's claims unusable here, or None."""
     if _expiry(claims) is None:
-        return _unauthorized("token has no expiry (exp claim)")
-    return _unauthorized("token expires further ahead than this service allows (TOKEN_MAX_TTL)")
+        return "token has no expiry (exp claim)"
+    if not expiry_within_bound(claims):
+        return "token expires further ahead than this service allows (TOKEN_MAX_TTL)"
+    subject = claims.get("sub")
+    if not isinstance(subject, str) or not 0 < len(subject) <= MAX_SUBJECT_LENGTH:
+        return f"token subject (sub) must have 1 to {MAX_SUBJECT_LENGTH} characters"
+    if "\x00" in subject:
+        return "token subject (sub) must not contain NUL characters"
+    return None
 
 
 def init_app(app):
@@ -149,7 +159,7 @@ def init_app(app):
     jwt.unauthorized_loader(lambda reason: _unauthorized("missing bearer token"))
     jwt.invalid_token_loader(lambda reason: _unauthorized(f"invalid token: {reason}"))
     jwt.expired_token_loader(lambda header, data: _unauthorized("token has expired"))
-    jwt.token_verification_loader(lambda header, data: expiry_within_bound(data))
-    jwt.token_verification_failed_loader(_unbounded)
+    jwt.token_verification_loader(lambda header, data: _claims_problem(data) is None)
+    jwt.token_verification_failed_loader(lambda header, data: _unauthorized(_claims_problem(data)))
     jwt.revoked_token_loader(lambda header, data: _unauthorized("token has been revoked"))
     jwt.user_lookup_error_loader(lambda header, data: _unauthorized("unknown token subject"))

@@ -2,6 +2,7 @@
 
 import base64
 import json
+import time
 from datetime import timedelta
 
 import jwt as pyjwt
@@ -11,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from analytics_app.config import load_config
 
-from helpers import SECRET, Client, count_events, make_event, make_token
+from helpers import SECRET, Client, count_events, make_event, make_token, query
 
 AUDIT = "/api/analytics/audit"
 
@@ -66,6 +67,10 @@ ATTACKS = {
     "two-segments": "abc.def",
     "tampered-payload": tampered(make_token(scope="")),
     "hs512-same-secret": make_token(algorithm="HS512"),
+    # Subjects the audit trail and export jobs could not record.
+    "empty-sub": resigned({"sub": "", "exp": int(time.time()) + 3600}),
+    "sub-too-long": make_token(sub="s" * 256),
+    "sub-with-nul": make_token(sub="a\x00b"),
 }
 
 
@@ -253,3 +258,9 @@ def test_minted_tokens_carry_the_audience_and_issuer(make_app, serve):
     # A service that expects another audience refuses it.
     other = make_app(JWT_DECODE_AUDIENCE="reports")
     assert Client(serve(other).url, token).ingest([make_event()]).status_code == 401
+
+
+def test_a_subject_of_the_longest_recordable_length_is_accepted(app, client):
+    subject = "s" * 255
+    assert client.ingest([make_event()], token=make_token(sub=subject)).status_code == 200
+    assert query(app, "SELECT subject FROM ingest_audit") == [(subject,)]
