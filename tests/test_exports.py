@@ -193,6 +193,9 @@ def test_every_export_route_needs_the_read_scope(client, method, path):
         {"start": "x", "end": "y"},
         {"start": "0001-01-01", "end": "0001-01-02"},
         {"start": "2026-11-01", "end": "9999-12-31"},
+        {"src": "web\x00app"},
+        {"user_id": "\x00"},
+        {"type": "page_view\x00"},
     ],
 )
 def test_bad_export_requests_are_422(client, params):

@@ -131,6 +131,13 @@ def test_erasure_needs_the_admin_scope_and_unknown_jobs_are_404(client):
     assert client.get("/api/analytics/erasures/999", token=ADMIN).status_code == 404
 
 
+@pytest.mark.parametrize("user_id", ["%00", "a%00b", "x" * 256])
+def test_erasing_a_user_id_that_cannot_be_stored_is_422(client, user_id):
+    response = client.request("DELETE", f"/api/analytics/users/{user_id}", token=ADMIN)
+    assert response.status_code == 422
+    assert response.json()["code"] == 422
+
+
 def test_a_real_consumer_on_redis_runs_queued_rollups(make_app, backend):
     if backend["name"] != "postgresql":
         pytest.skip("the Redis consumer runs with the PostgreSQL backend")

@@ -30,6 +30,10 @@ QUERY = {"location": "query", "unknown": RAISE}
 such as ``timezone=``) is a 422 naming it, never silently ignored."""
 
 
+# No stored text holds a NUL (ingest refuses it), and PostgreSQL cannot compare text with one.
+NO_NUL = validate.Regexp(r"^[^\x00]*$", error="must not contain NUL characters")
+
+
 def bounded_date(description):
     """A date parameter between ``EARLIEST_DATE`` and ``LATEST_DATE``."""
     within = validate.Range(min=EARLIEST_DATE, max=LATEST_DATE, error=DATES_MESSAGE)
@@ -48,9 +52,9 @@ class ReportQuerySchema(Schema):
     )
     start = bounded_date("First local day of the range (YYYY-MM-DD).")
     end = bounded_date("Last local day of the range, included.")
-    type = fields.String(validate=validate.Length(1, 64))
-    src = fields.String(validate=validate.Length(1, 64))
-    user_id = fields.String(validate=validate.Length(1, 255))
+    type = fields.String(validate=[validate.Length(1, 64), NO_NUL])
+    src = fields.String(validate=[validate.Length(1, 64), NO_NUL])
+    user_id = fields.String(validate=[validate.Length(1, 255), NO_NUL])
 
     # How many days a range covers when only its end (or nothing) is given, and at most.
     default_days = 7

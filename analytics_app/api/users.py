@@ -45,6 +45,8 @@ class User(MethodView):
         """
         if len(user_id) > 255:
             abort(422, message="user_id is longer than 255 characters")
+        if "\x00" in user_id:  # never stored (ingest refuses it), and PostgreSQL cannot compare it
+            abort(422, message="user_id contains a NUL character")
         job = request_erasure(user_id, current_subject(), current_request_id())
         return enqueue_job(tasks().erase_user, job)
 

@@ -23,8 +23,14 @@ from ..reports.periods import UnknownTimeZoneError, zone
 from ..reports.range import DATES_SENTENCE, EARLIEST_DATE, LATEST_DATE
 
 
+def _no_nul(form, field):
+    """Refuse NUL: no stored text holds one, and PostgreSQL cannot compare text with it."""
+    if field.data and "\x00" in field.data:
+        raise ValidationError("Must not contain NUL characters.")
+
+
 class SignInForm(FlaskForm):
-    email = StringField("Email", validators=[DataRequired(), Length(max=255)])
+    email = StringField("Email", validators=[DataRequired(), Length(max=255), _no_nul])
     password = PasswordField(
         "Password", validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)]
     )
@@ -79,8 +85,8 @@ class FilterForm(Form):
     end = DateField("To", validators=[Optional(), _reportable_date])
     tz = StringField("Time zone", validators=[Optional(), Length(max=64), _known_zone])
     type = SelectField("Type", validators=[Optional()], validate_choice=True)
-    src = StringField("Source", validators=[Optional(), Length(max=64)])
-    user_id = StringField("User", validators=[Optional(), Length(max=255)])
+    src = StringField("Source", validators=[Optional(), Length(max=64), _no_nul])
+    user_id = StringField("User", validators=[Optional(), Length(max=255), _no_nul])
 
     def __init__(self, formdata, event_types):
         super().__init__(formdata)
@@ -95,6 +101,7 @@ class UserForm(FlaskForm):
             DataRequired(),
             Length(max=255),
             Regexp(r"^[^@\s]+@[^@\s]+$", message="Enter an email address."),
+            _no_nul,
         ],
     )
     password = _new_password("Password")

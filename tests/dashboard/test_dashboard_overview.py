@@ -95,6 +95,8 @@ def test_filters_that_cannot_be_shown_are_explained(admin):
         ({"start": "yesterday"}, "Not a valid date value"),
         ({"start": "0001-01-01", "tz": "Asia/Tokyo"}, "Dates run from 01 Jan 1970 to 31 Dec 2200."),
         ({"end": "9999-12-31"}, "Dates run from 01 Jan 1970 to 31 Dec 2200."),
+        ({"src": "web\x00app"}, "Must not contain NUL characters."),
+        ({"user_id": "\x00"}, "Must not contain NUL characters."),
     ]:
         page = admin.get("/dashboard", params=args)
         assert page.status_code == 422, args
