@@ -315,7 +315,7 @@ def test_export_buttons_download_the_rows_on_screen(admin_page, site):
     assert {(row["type"], row["src"]) for row in table} == {("search_query", "web_app")}
 
     # Excel over the direct limit: a background job with a progress bar, then a link.
-    site.app.config["DASHBOARD_DIRECT_EXPORT_ROWS"] = {"csv": 100_000, "xlsx": 10}
+    site.app.config["EXPORT_DIRECT_XLSX_ROWS"] = 10
     try:
         page.reload()
         page.click("#export-xlsx")
@@ -325,7 +325,7 @@ def test_export_buttons_download_the_rows_on_screen(admin_page, site):
         with page.expect_download() as xlsx_download:
             link.click()
     finally:
-        site.app.config["DASHBOARD_DIRECT_EXPORT_ROWS"] = {"csv": 100_000, "xlsx": 20_000}
+        site.app.config["EXPORT_DIRECT_XLSX_ROWS"] = 20_000
     content = Path(xlsx_download.value.path()).read_bytes()  # (a path without .xlsx)
     workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True)
     [sheet] = workbook.worksheets
