@@ -2,7 +2,7 @@
 
 from ..extensions import api
 from ..routing import OPENAPI
-from . import audit, exports, health, ingest, reports, schemas, users
+from . import audit, exports, funnels, health, ingest, reports, schemas, users
 
 
 def init_app(app):
@@ -34,6 +34,7 @@ def init_app(app):
     api.register_blueprint(health.blp)
     api.register_blueprint(audit.blp)
     api.register_blueprint(reports.blp)
+    api.register_blueprint(funnels.blp)
     api.register_blueprint(users.blp)
     api.register_blueprint(exports.blp)
     ingest.register_alias(api, app)

@@ -1,0 +1,110 @@
+"""The funnel report: how many users reach each step, and how long each step takes them.
+
+One query reads the events that are any step (from the range's first local midnight to the
+end of its last day plus the window), each with a bitmask of the steps it is, ordered by user
+and time; ``chains`` then follows each user through the funnel, one user at a time, so memory
+holds one user's events.
+"""
+
+from datetime import UTC, datetime, timedelta
+from itertools import groupby
+from operator import itemgetter
+from statistics import median
+
+import sqlalchemy as sa
+
+from ..extensions import db
+from . import chains
+from .cache import cached
+from .payload import payload_text
+from .raw import events
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
+FETCH_ROWS = 10_000
+
+
+def _is_step(step):
+    """SQL: whether an event is ``step`` (its type, and each payload value as text)."""
+    return sa.and_(
+        events.c.type == step.type,
+        *(payload_text(key) == value for key, value in step.conditions),
+    )
+
+
+def step_events(rng, funnel):
+    """``SELECT user_id, ts, mask``: the events that are any step, by user and time."""
+    lo, hi = rng.span()
+    matches = [_is_step(step) for step in funnel.steps]
+    mask = sum(sa.case((match, 1 << n), else_=0) for n, match in enumerate(matches))
+    clauses = [events.c.ts >= lo, events.c.ts < hi + funnel.window, sa.or_(*matches)]
+    if rng.filters.src:
+        clauses.append(events.c.src == rng.filters.src)
+    return (
+        sa.select(events.c.user_id, events.c.ts, mask.label("mask"))
+        .where(*clauses)
+        .order_by(events.c.user_id, events.c.ts)
+    )
+
+
+def _microseconds(moment):
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return (moment - EPOCH) // MICROSECOND
+
+
+def _moments(rows):
+    """One user's rows as ``(t, masks)`` moments: events at equal times together."""
+    moments = []
+    for t, group in groupby(((_microseconds(ts), mask) for _, ts, mask in rows), itemgetter(0)):
+        moments.append((t, tuple(sorted(mask for _, mask in group))))
+    return moments
+
+
+def _walk(rng, funnel):
+    """Count users by the furthest step they reach; collect the seconds between steps."""
+    steps = len(funnel.steps)
+    window = funnel.window // MICROSECOND
+    range_end = _microseconds(rng.span()[1])
+    reached = [0] * (steps + 1)  # reached[k]: users whose furthest step is k
+    gaps = [[] for _ in range(steps)]  # gaps[k]: seconds from step k to step k + 1 (1-based)
+    rows = db.session.execute(step_events(rng, funnel).execution_options(yield_per=FETCH_ROWS))
+    for _, user_rows in groupby(rows, itemgetter(0)):
+        moments = _moments(user_rows)
+        best = chains.furthest(moments, steps, window, range_end)
+        reached[best] += 1
+        if best >= 2:
+            times = chains.first_chain(moments, best, steps, window, range_end)
+            for k in range(1, best):
+                gaps[k].append((times[k] - times[k - 1]) / 1_000_000)
+    return reached, gaps
+
+
+def funnel_report(rng, funnel):
+    """Users per step, conversion from the first and the previous step, median step times."""
+
+    def compute():
+        reached, gaps = _walk(rng, funnel)
+        rows, first, previous = [], None, 0
+        for n, step in enumerate(funnel.steps, 1):
+            users = sum(reached[n:])
+            first = users if first is None else first
+            rows.append(
+                {
+                    "step": step.text,
+                    "users": users,
+                    "conversion": users / first if first else 0.0,
+                    "step_conversion": users / previous if previous else float(bool(users)),
+                    "median_seconds_from_previous": median(gaps[n - 1]) if gaps[n - 1] else None,
+                }
+            )
+            previous = users
+        return {
+            "timezone": rng.tz,
+            "start": rng.start.isoformat(),
+            "end": rng.end.isoformat(),
+            "window": funnel.window_text,
+            "steps": rows,
+        }
+
+    return cached("funnel", [*rng.key(), *funnel.key()], compute)
