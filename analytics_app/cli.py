@@ -8,7 +8,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from . import demo, retention
+from . import demo, partitions, retention
 from .accounts import tokens, users
 from .auth import SCOPES, split_scopes
 from .config import parse_duration
@@ -168,6 +168,13 @@ def cleanup_command():
         f"deleted {deleted['events']} event(s), {deleted['metrics']} metric row(s)"
         f" and {deleted['exports']} expired export file(s)"
     )
+
+
+@analytics.command("partitions")
+def partitions_command():
+    """Make the partitions of events ahead of time, and of days whose events wait (PostgreSQL)."""
+    made = partitions.make_ahead()
+    click.echo(f"made {len(made)} partition(s){': ' if made else ''}{', '.join(made)}")
 
 
 @analytics.command("demo")

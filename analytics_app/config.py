@@ -276,6 +276,9 @@ def load_config(env, instance_path):
         "RATE_LIMIT_TOKEN_PER_MINUTE": _int(env, "RATE_LIMIT_TOKEN_PER_MINUTE", 60_000),
         "EVENT_RETENTION_DAYS": _int(env, "EVENT_RETENTION_DAYS", 90),
         "METRICS_RETENTION_DAYS": _int(env, "METRICS_RETENTION_DAYS", 365),
+        # PostgreSQL: days per partition of events, and how far ahead the worker makes them.
+        "EVENT_PARTITION_DAYS": _int(env, "EVENT_PARTITION_DAYS", 1),
+        "EVENT_PARTITIONS_AHEAD_DAYS": _int(env, "EVENT_PARTITIONS_AHEAD_DAYS", 7, 0),
         "CLOCK_SKEW_TOLERANCE_SECONDS": _int(env, "CLOCK_SKEW_TOLERANCE_SECONDS", 3600, 0),
         "ACCEPT_NAIVE_TIMESTAMPS": _bool(env, "ACCEPT_NAIVE_TIMESTAMPS", True),
         "ALLOWED_EVENT_TYPES": frozenset(allowed_types),

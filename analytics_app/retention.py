@@ -1,8 +1,12 @@
-"""Retention: delete events and metrics past their configured age, in short batches.
+"""Retention: remove events and metrics past their configured age.
 
-Each batch is its own small transaction (a ``DELETE`` of at most ``BATCH_SIZE`` rows found
-through the ``ts``/``date`` index), so ingestion is never locked out for long. Rollups of the
-deleted events' days are kept: metrics outlive events on purpose.
+On PostgreSQL the partitions of events wholly past retention are detached and dropped
+(``partitions``): no row by row deletion, no WAL for them, nothing left to vacuum. What
+remains past retention (the partition the cutoff falls in, events waiting in the default
+partition, and SQLite's one table) is deleted in short batches: each its own small transaction
+(a ``DELETE`` of at most ``BATCH_SIZE`` rows found through the ``ts`` index), so ingestion is
+never locked out for long. Deleted events take their client ids along. Rollups of the deleted
+events' days are kept: metrics outlive events on purpose.
 """
 
 from datetime import UTC, datetime, timedelta
@@ -10,18 +14,37 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 
+from . import partitions
 from .exports import jobs as export_jobs
 from .extensions import db
-from .models import DailyMetric, Event
+from .models import DailyMetric
+from .models.types import Timestamp
 
 BATCH_SIZE = 5000
 
+# On PostgreSQL rows are found by the primary key (user_id, ts, id); ``ts`` in the outer
+# condition lets the planner skip the partitions after the cutoff.
+_PG_EVENTS = sa.text("""
+    WITH doomed AS (
+        SELECT user_id, ts, id FROM events WHERE ts < :cutoff LIMIT :limit
+    ), gone AS (
+        DELETE FROM events e USING doomed d
+        WHERE e.ts < :cutoff AND e.user_id = d.user_id AND e.ts = d.ts AND e.id = d.id
+        RETURNING e.client_id
+    ), ids AS (
+        DELETE FROM event_ids WHERE client_id IN (SELECT client_id FROM gone)
+    )
+    SELECT count(*) FROM gone
+""").bindparams(sa.bindparam("cutoff", type_=Timestamp))
+_SQLITE_EVENTS = sa.text("""
+    DELETE FROM events WHERE id IN (SELECT id FROM events WHERE ts < :cutoff LIMIT :limit)
+""").bindparams(sa.bindparam("cutoff", type_=Timestamp))
 
-def _delete_in_batches(model, condition, progress=None):
+
+def _in_batches(delete_batch, progress=None):
     deleted = 0
     while True:
-        ids = sa.select(model.id).where(condition).limit(BATCH_SIZE).scalar_subquery()
-        count = db.session.execute(sa.delete(model).where(model.id.in_(ids))).rowcount
+        count = delete_batch()
         db.session.commit()
         deleted += count
         if progress:
@@ -30,14 +53,29 @@ def _delete_in_batches(model, condition, progress=None):
             return deleted
 
 
+def _delete_events(cutoff):
+    params = {"cutoff": cutoff, "limit": BATCH_SIZE}
+    if partitions.partitioned():
+        return db.session.execute(_PG_EVENTS, params).scalar()
+    return db.session.execute(_SQLITE_EVENTS, params).rowcount
+
+
+def _delete_metrics(cutoff):
+    ids = sa.select(DailyMetric.id).where(DailyMetric.date < cutoff).limit(BATCH_SIZE)
+    return db.session.execute(sa.delete(DailyMetric).where(DailyMetric.id.in_(ids))).rowcount
+
+
 def clean_up(progress=None):
-    """Delete what is past retention; return how many events, metrics and export files."""
+    """Remove what is past retention; return how many events, metrics and export files."""
     config = current_app.config
     now = datetime.now(UTC)
     event_cutoff = now - timedelta(days=config["EVENT_RETENTION_DAYS"])
     metric_cutoff = (now - timedelta(days=config["METRICS_RETENTION_DAYS"])).date()
+    dropped = partitions.drop_before(event_cutoff)
+    if progress and dropped:
+        progress(dropped)
     return {
-        "events": _delete_in_batches(Event, Event.ts < event_cutoff, progress),
-        "metrics": _delete_in_batches(DailyMetric, DailyMetric.date < metric_cutoff, progress),
+        "events": dropped + _in_batches(lambda: _delete_events(event_cutoff), progress),
+        "metrics": _in_batches(lambda: _delete_metrics(metric_cutoff), progress),
         "exports": export_jobs.expire_finished(),
     }

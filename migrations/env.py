@@ -5,6 +5,8 @@ import logging
 from alembic import context
 from flask import current_app
 
+from analytics_app.models.types import schema_filter
+
 config = context.config
 # Records go to the app's JSON log handler (analytics_app.logs); show Alembic's progress.
 logging.getLogger("alembic").setLevel(logging.INFO)
@@ -40,6 +42,7 @@ def run_migrations_online():
     args = dict(migrate.configure_args)
     args.setdefault("process_revision_directives", skip_empty_autogenerate)
     with engine.connect() as connection:
+        args.setdefault("include_object", schema_filter(connection.dialect.name))
         context.configure(connection=connection, target_metadata=migrate.db.metadata, **args)
         with context.begin_transaction():
             context.run_migrations()

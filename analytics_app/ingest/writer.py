@@ -2,14 +2,14 @@
 
 On PostgreSQL, when the connection is in autocommit (the ingest hot path):
 
-- a batch of ``COPY_FROM`` events or more goes by ``COPY``, then one statement appends the
-  rollup mark and the audit row, in one transaction; unless some user has been erased, since
-  COPY cannot skip their events;
-- smaller batches (and large ones while erased users exist) go in one statement, one round
-  trip, whose data-modifying CTEs insert the events (``unnest``, skipping erased users), append
-  the mark and write the audit row;
-- either way without ON CONFLICT: when the unique index refuses a repeated client id (a
-  client's retry), the batch is redone by the statement with ``ON CONFLICT DO NOTHING``.
+- a batch of fewer than ``COPY_FROM`` events goes in one statement, one round trip, whose
+  data-modifying CTEs record the client ids in ``event_ids``, insert the events (``unnest``,
+  skipping erased users), append the rollup mark and write the audit row;
+- a larger batch is copied into a temporary table (``COPY``), then written from there by the
+  same statement, in one transaction;
+- either way without ON CONFLICT: when ``event_ids`` refuses a repeated client id (a client's
+  retry), the batch is redone by the statement with ``ON CONFLICT DO NOTHING``, which stores
+  only the events whose id was new.
 
 Inside a caller's transaction (demo data, tests) the ON CONFLICT statement runs at once. On
 SQLite it is one ``executemany`` and two small inserts in the service's transaction.
@@ -32,26 +32,46 @@ from datetime import UTC
 import msgspec
 import psycopg
 
-from ..rollup.protocol import ANY_ERASED, COVERED_BEFORE, ERASED_AMONG
+from ..rollup.protocol import COVERED_BEFORE, ERASED_AMONG
 
 UNIT, NULL = "\x1f", "\x1e"
 
-_PG_INSERT = """
-WITH batch AS (
-    SELECT * FROM unnest(
-        string_to_array(%(client_id)s, E'\\x1f', E'\\x1e')::varchar[],
-        %(ts)b::timestamptz[],
-        string_to_array(%(user_id)s, E'\\x1f', E'\\x1e')::varchar[],
-        string_to_array(%(type)s, E'\\x1f', E'\\x1e')::varchar[],
-        string_to_array(%(src)s, E'\\x1f', E'\\x1e')::varchar[],
-        string_to_array(%(payload)s, E'\\x1f', E'\\x1e')::jsonb[]
-    ) AS b (client_id, ts, user_id, type, src, payload)
-), erased AS MATERIALIZED (
-    SELECT {erased_among}(string_to_array(%(user_id)s, E'\\x1f', E'\\x1e')::varchar[]) AS ids
+_UNNEST = """
+SELECT * FROM unnest(
+    string_to_array(%(client_id)s, E'\\x1f', E'\\x1e')::varchar[],
+    %(ts)b::timestamptz[],
+    string_to_array(%(user_id)s, E'\\x1f', E'\\x1e')::varchar[],
+    string_to_array(%(type)s, E'\\x1f', E'\\x1e')::varchar[],
+    string_to_array(%(src)s, E'\\x1f', E'\\x1e')::varchar[],
+    string_to_array(%(payload)s, E'\\x1f', E'\\x1e')::jsonb[]
+) WITH ORDINALITY AS b (client_id, ts, user_id, type, src, payload, ord)
+"""
+_UNNEST_USERS = "string_to_array(%(user_id)s, E'\\x1f', E'\\x1e')::varchar[]"
+
+# Large batches are copied into this table first (emptied at every commit), then written by
+# the same statement as small ones.
+_INCOMING = """
+CREATE TEMP TABLE IF NOT EXISTS incoming_events (
+    client_id varchar(128), ts timestamptz, user_id varchar(255), type varchar(64),
+    src varchar(64), payload jsonb
+) ON COMMIT DELETE ROWS
+"""
+_COPY = "COPY incoming_events (client_id, ts, user_id, type, src, payload) FROM STDIN"
+_COPIED = "SELECT *, 0::bigint AS ord FROM incoming_events"
+_COPIED_USERS = "ARRAY(SELECT DISTINCT user_id FROM incoming_events)::varchar[]"
+
+_WRITE = """
+WITH batch AS ({batch}), erased AS MATERIALIZED (
+    SELECT {erased_among}({users}) AS ids
+), kept AS (
+    SELECT * FROM batch WHERE batch.user_id <> ALL ((SELECT ids FROM erased)::varchar[])
+), new_ids AS (
+    INSERT INTO event_ids (client_id)
+    SELECT client_id FROM kept WHERE client_id IS NOT NULL
+    {on_conflict}
 ), stored AS (
     INSERT INTO events (client_id, ts, user_id, type, src, payload)
-    SELECT * FROM batch WHERE batch.user_id <> ALL ((SELECT ids FROM erased)::varchar[])
-    {on_conflict}
+    {rows}
     RETURNING ts
 ), marked AS (
     INSERT INTO rollup_marks (first_ts, last_ts)
@@ -71,34 +91,43 @@ FROM counted
 RETURNING events_stored, events_refused
 """
 
-# ON CONFLICT makes PostgreSQL insert every row speculatively, which costs more database CPU
-# per batch than a plain INSERT (bench/README.md, "Figures behind the code"). Client ids repeat
-# only when a client retries, so the plain form goes first and the batch is redone with
-# ON CONFLICT when the unique index refuses it.
+# A unique index on the partitioned ``events`` would have to hold ``ts``, which a retry may
+# change (``X-Sent-At``), so client ids are unique through ``event_ids``, written by the same
+# statement. ON CONFLICT makes PostgreSQL insert every row speculatively, which costs more
+# database CPU per batch than a plain INSERT (bench/README.md, "Figures behind the code").
+# Client ids repeat only when a client retries, so the plain form goes first, and the batch is
+# redone when ``event_ids`` refuses it: then only the events whose id was new are stored (the
+# first of those a batch repeats).
+_FRESH_ROWS = "SELECT client_id, ts, user_id, type, src, payload FROM kept"
+_RETRY_ROWS = """
+SELECT client_id, ts, user_id, type, src, payload FROM kept WHERE client_id IS NULL
+UNION ALL
+SELECT * FROM (
+    SELECT DISTINCT ON (client_id) client_id, ts, user_id, type, src, payload
+    FROM kept JOIN new_ids USING (client_id)
+    ORDER BY client_id, ord
+) first_of_each
+"""
 _PROTOCOL = {"erased_among": ERASED_AMONG, "covered_before": COVERED_BEFORE}
-_PG_FRESH = _PG_INSERT.format(on_conflict="", **_PROTOCOL)
-_PG_RETRY = _PG_INSERT.format(on_conflict="ON CONFLICT (client_id) DO NOTHING", **_PROTOCOL)
-_CLIENT_ID_UNIQUE = "uq_events_client_id"
+_PG_FRESH = _WRITE.format(
+    batch=_UNNEST, users=_UNNEST_USERS, on_conflict="", rows=_FRESH_ROWS, **_PROTOCOL
+)
+_PG_RETRY = _WRITE.format(
+    batch=_UNNEST,
+    users=_UNNEST_USERS,
+    on_conflict="ON CONFLICT (client_id) DO NOTHING RETURNING client_id",
+    rows=_RETRY_ROWS,
+    **_PROTOCOL,
+)
+_PG_COPIED = _WRITE.format(
+    batch=_COPIED, users=_COPIED_USERS, on_conflict="", rows=_FRESH_ROWS, **_PROTOCOL
+)
+_CLIENT_ID_UNIQUE = "pk_event_ids"
 
-# From this size on, a batch goes by COPY when no user has been erased (the COPY cannot
-# filter them): PostgreSQL's multi-row insert path costs less per row than INSERT … SELECT
-# (bench/README.md, "Figures behind the code").
+# From this size on, a batch is copied into ``incoming_events``: PostgreSQL's COPY costs less
+# per row than unnesting the parameters (bench/README.md, "Figures behind the code").
 # Below it the one statement's single round trip matters more.
 COPY_FROM = 100
-_ANY_ERASED = f"SELECT {ANY_ERASED}"
-_COPY = "COPY events (client_id, ts, user_id, type, src, payload) FROM STDIN"
-_AFTER_COPY = f"""
-WITH marked AS (
-    INSERT INTO rollup_marks (first_ts, last_ts)
-    SELECT %(first)s, %(last)s WHERE %(first)s < {COVERED_BEFORE}
-)
-INSERT INTO ingest_audit (
-    request_id, subject, remote_addr, user_agent, http_status,
-    events_received, events_stored, events_duplicate, events_refused
-)
-VALUES (%(request_id)s, %(subject)s, %(remote_addr)s, %(user_agent)s, 200,
-        %(received)s, %(received)s, 0, 0)
-"""
 _JSON = msgspec.json.Encoder()
 
 _SQLITE_ERASED = "SELECT user_id FROM erased_users WHERE user_id IN ({})"
@@ -152,18 +181,22 @@ def joined(values):
 
 
 def _write_postgresql(connection, batch, audit):
-    """New events by COPY (large batches) or a plain INSERT; ON CONFLICT only for a retry."""
+    """New events by COPY (large batches) or one statement; ON CONFLICT only for a retry."""
     if not connection.autocommit:
         # Inside a caller's transaction a refused statement would abort all of it.
         return _insert(connection, batch, audit, _PG_RETRY)
     try:
-        if len(batch) >= COPY_FROM and (outcome := _copy(connection, batch, audit)):
-            return outcome
+        if len(batch) >= COPY_FROM:
+            return _copy(connection, batch, audit)
         return _insert(connection, batch, audit, _PG_FRESH)
     except psycopg.errors.UniqueViolation as error:
         if error.diag.constraint_name != _CLIENT_ID_UNIQUE:
             raise
         return _insert(connection, batch, audit, _PG_RETRY)
+
+
+def _params(batch, audit):
+    return {"received": len(batch), **audit}
 
 
 def _insert(connection, batch, audit, statement):
@@ -174,24 +207,21 @@ def _insert(connection, batch, audit, statement):
         "type": joined(batch.type),
         "src": joined(batch.src),
         "payload": joined(batch.payload),
-        "received": len(batch),
-        **audit,
+        **_params(batch, audit),
     }
     stored, dropped = connection.execute(statement, params, prepare=True).fetchone()
     return Outcome(stored, len(batch) - stored - dropped, dropped)
 
 
 def _copy(connection, batch, audit):
-    """COPY the events, then mark and audit, in one transaction; None (nothing written) while
-    some user is erased, since COPY cannot skip their events."""
-    params = {"first": min(batch.ts), "last": max(batch.ts), "received": len(batch), **audit}
+    """COPY the events into ``incoming_events``, then write them as one statement would."""
     with connection.transaction():
-        if connection.execute(_ANY_ERASED).fetchone()[0]:
-            return None
+        connection.execute(_INCOMING)
         with connection.cursor().copy(_COPY) as copy:
             copy.write(copy_text(batch))
-        connection.execute(_AFTER_COPY, params)
-    return Outcome(len(batch), 0, 0)
+        row = connection.execute(_PG_COPIED, _params(batch, audit), prepare=True).fetchone()
+    stored, dropped = row
+    return Outcome(stored, len(batch) - stored - dropped, dropped)
 
 
 def copy_text(batch):

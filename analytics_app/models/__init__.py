@@ -3,7 +3,7 @@
 from .audit import IngestAudit
 from .daily_metrics import DailyMetric
 from .erasure import ErasedUser, ErasureJob
-from .events import Event
+from .events import Event, EventId
 from .exports import ExportJob
 from .rollups import LiveDay, LiveDayUser, RollupBoundary, RollupMark
 from .tokens import ApiToken
@@ -17,6 +17,7 @@ __all__ = [
     "ErasedUser",
     "ErasureJob",
     "Event",
+    "EventId",
     "ExportJob",
     "IngestAudit",
     "LiveDay",

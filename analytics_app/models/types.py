@@ -30,3 +30,28 @@ class Timestamp(TypeDecorator):
         if value is not None and value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value
+
+
+def only_on(dialect):
+    """``info`` of a table, index or constraint that exists on one database only."""
+    return {"only_on": dialect}
+
+
+def schema_filter(dialect, partition_prefix="events_"):
+    """An Alembic ``include_object`` hook comparing the models with ``dialect``'s schema.
+
+    It skips what the models mark ``only_on`` another database, and the partitions of
+    ``events`` (made at run time, not described by a model).
+    """
+
+    def include(obj, name, type_, reflected, compare_to):
+        if type_ == "table" and reflected and compare_to is None:
+            return not name.startswith(partition_prefix)
+        if reflected:
+            return True
+        wanted = obj.info.get("only_on")
+        if wanted is None and type_ in {"index", "unique_constraint", "column"}:
+            wanted = obj.table.info.get("only_on")
+        return wanted in (None, dialect)
+
+    return include

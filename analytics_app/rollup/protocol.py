@@ -17,8 +17,8 @@ never wait on each other.
 
 **The lock.** On PostgreSQL one advisory lock (``LOCK_KEY``) orders the two sides. Ingest reads
 the boundary through ``rollup_covered_before()`` and the erased users through
-``erased_among(ids)`` / ``any_erased()``; each takes the lock *shared* first and holds it until
-the batch commits. The rollup moves the boundary through ``advance_rollup_boundary(instant)``,
+``erased_among(ids)``; each takes the lock *shared* first and holds it until the batch
+commits. The rollup moves the boundary through ``advance_rollup_boundary(instant)``,
 and the erasure job starts with ``wait_for_ingest()``; both take it *exclusively*, so they wait
 for every batch in flight. Hence a batch committing after the boundary moved was compared with
 the new value (it is marked if it must be), and a batch written while a user was being erased
@@ -43,7 +43,6 @@ LOCK_KEY = 4_632_117_019
 # The SQL functions ingest calls inside its statements (defined by the migrations).
 COVERED_BEFORE = "rollup_covered_before()"
 ERASED_AMONG = "erased_among"
-ANY_ERASED = "any_erased()"
 
 ADVANCE_LOCK_TIMEOUT = "2s"
 """How long moving the boundary waits for batches in flight before giving up.

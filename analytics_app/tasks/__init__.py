@@ -132,10 +132,12 @@ def init_app(app):
     huey = make_huey(app.config, app.instance_path)
     rollup = _in_app(app, huey, jobs.rollup, lock="rollup")
     cleanup = _in_app(app, huey, jobs.cleanup, lock="cleanup")
+    partition = _in_app(app, huey, jobs.partition, lock="partition")
     app.extensions["huey"] = huey
     app.extensions["tasks"] = SimpleNamespace(
         rollup=huey.task(name="rollup", retries=3, retry_delay=30)(rollup),
         cleanup=huey.task(name="cleanup", retries=3, retry_delay=60)(cleanup),
+        partition=huey.task(name="partition", retries=3, retry_delay=60)(partition),
         erase_user=huey.task(name="erase_user", retries=3, retry_delay=30)(
             _in_app(app, huey, jobs.erase_user)
         ),
@@ -143,3 +145,6 @@ def init_app(app):
     )
     huey.periodic_task(crontab(minute="*/5"), name="rollup-every-5-minutes")(rollup)
     huey.periodic_task(crontab(minute="17"), name="cleanup-hourly")(cleanup)
+    # Hourly, so a day's partition exists days ahead, and events that landed in the default
+    # partition (a worker down for longer than that) move to their day's within the hour.
+    huey.periodic_task(crontab(minute="7"), name="partition-hourly")(partition)

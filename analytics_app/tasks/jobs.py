@@ -2,7 +2,7 @@
 
 from flask import current_app
 
-from .. import erasure, retention
+from .. import erasure, partitions, retention
 from ..exports import jobs as export_jobs
 from ..reports.stored import rolled_zones
 from ..rollup.run import roll_up
@@ -11,6 +11,11 @@ from ..rollup.run import roll_up
 def rollup():
     """Bring rollups up to date (new finished days and days changed by late events)."""
     return roll_up(rolled_zones(current_app.config))
+
+
+def partition():
+    """Make the partitions of events ahead of time, and of days whose events wait (PostgreSQL)."""
+    return partitions.make_ahead()
 
 
 def cleanup():
