@@ -147,6 +147,18 @@ def canonical_json(value):
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
+REPORT_BIND = "reports"
+
+
+def _replica_engine(url):
+    """The replica's engine options: a replica that does not answer soon is passed over."""
+    return {
+        "url": url,
+        "json_serializer": canonical_json,
+        "connect_args": {"connect_timeout": 2},
+    }
+
+
 def database_url(raw):
     """Point plain PostgreSQL URLs at the psycopg 3 driver (SQLAlchemy defaults to psycopg2)."""
     for prefix in ("postgres://", "postgresql://"):
@@ -241,6 +253,14 @@ def load_config(env, instance_path):
         )
 
     default_db = "sqlite:///" + str(Path(instance_path) / "analytics.db")
+    primary_url = database_url(env.get("DATABASE_URL") or default_db)
+    report_url = database_url(env.get("REPORT_DATABASE_URL") or "")
+    if report_url and not (
+        report_url.startswith("postgresql") and primary_url.startswith("postgresql")
+    ):
+        raise ConfigError(
+            "REPORT_DATABASE_URL is a PostgreSQL replica of a PostgreSQL DATABASE_URL"
+        )
     algorithm = env.get("JWT_ALGORITHM", "HS256")
     alias = env.get("INGEST_ALIAS_PATH", "/api/e").rstrip("/")
     if alias and not alias.startswith("/"):
@@ -253,7 +273,10 @@ def load_config(env, instance_path):
     return {
         "APP_ENV": app_env,
         "TESTING": app_env == "test",
-        "SQLALCHEMY_DATABASE_URI": database_url(env.get("DATABASE_URL") or default_db),
+        "SQLALCHEMY_DATABASE_URI": primary_url,
+        # A streaming replica for reports, exports and the dashboard (``reports.source``).
+        "SQLALCHEMY_BINDS": {REPORT_BIND: _replica_engine(report_url)} if report_url else {},
+        "REPORT_REPLICA_MAX_WAIT_MS": _int(env, "REPORT_REPLICA_MAX_WAIT_MS", 500, 0),
         # Canonical JSON, so equal metric dimensions are equal text on SQLite too.
         "SQLALCHEMY_ENGINE_OPTIONS": {"json_serializer": canonical_json},
         "REDIS_URL": env.get("REDIS_URL") or None,

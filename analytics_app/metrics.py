@@ -52,6 +52,15 @@ TASK_SECONDS = Histogram(
     ["task"],
     buckets=(0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600),
 )
+REPORT_READS = Counter(
+    "analytics_report_reads_total",
+    "Report, export and dashboard computations with a report replica configured, by the"
+    " database that served them: the replica, or the primary when the replica lagged past"
+    " REPORT_REPLICA_MAX_WAIT_MS or could not be reached.",
+    ["database"],
+)
+for _database in ("replica", "primary"):
+    REPORT_READS.labels(_database)
 REDIS_FALLBACKS = Counter(
     "analytics_redis_fallback_total",
     "Operations done without Redis because it was unreachable, by component: rate-limit and"

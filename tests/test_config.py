@@ -129,12 +129,26 @@ def test_audience_and_issuer_are_unset_by_default_and_bind_minted_tokens_when_se
         ("ALLOWED_EVENT_TYPES", " , ", "at least one"),
         ("INGEST_ALIAS_PATH", "collect", "start with"),
         ("LOG_LEVEL", "chatty", "LOG_LEVEL"),
+        ("REPORT_DATABASE_URL", "postgresql://replica/analytics", "REPORT_DATABASE_URL"),
+        ("EVENT_PARTITION_DAYS", "0", "at least 1"),
     ],
 )
 def test_bad_values_are_refused_with_their_name(tmp_path, name, value, message):
     env = {"APP_ENV": "production", "JWT_SECRET_KEY": GOOD_SECRET, name: value}
     with pytest.raises(ConfigError, match=message):
         config(tmp_path, **env)
+
+
+def test_a_report_replica_is_a_second_engine_beside_a_postgresql_primary(tmp_path):
+    settings = config(
+        tmp_path,
+        DATABASE_URL="postgresql://primary/analytics",
+        REPORT_DATABASE_URL="postgres://replica/analytics",
+    )
+    assert (
+        settings["SQLALCHEMY_BINDS"]["reports"]["url"] == "postgresql+psycopg://replica/analytics"
+    )
+    assert config(tmp_path)["SQLALCHEMY_BINDS"] == {}
 
 
 def test_anonymisation_needs_a_key(tmp_path):

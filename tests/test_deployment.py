@@ -107,6 +107,37 @@ def test_database_and_redis_urls_point_at_the_compose_services_with_their_passwo
     assert env["REDIS_URL"] == "redis://:redis-password@redis:6379/0"
 
 
+def test_an_optional_replica_streams_from_the_primary_for_the_apps_reports(tmp_path):
+    services = COMPOSE["services"]
+    replica = services["replica"]
+    assert replica["profiles"] == ["replica"]  # started only with --profile replica
+    command = " ".join(replica["command"])
+    assert "pg_basebackup -h postgres -U analytics" in command
+    assert " -R " in command and "hot_standby=on" in command
+    assert replica["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert replica["networks"] == ["internal"] and "ports" not in replica
+    assert "pgreplica:/var/lib/postgresql/data" in replica["volumes"]
+    # The primary lets it stream, with the service's own credentials.
+    script = "./docs/postgres/allow-replication.sh"
+    assert (
+        f"{script}:/docker-entrypoint-initdb.d/allow-replication.sh:ro"
+        in (services["postgres"]["volumes"])
+    )
+    assert "host replication ${POSTGRES_USER} all" in (ROOT / script).read_text()
+    # Reports read the primary unless .env names the replica, as the file's header says.
+    assert service_environment("web")["REPORT_DATABASE_URL"] == ""
+    named = "postgresql://analytics:pg-password@replica:5432/analytics"
+    assert f"REPORT_DATABASE_URL={named.replace('pg-password', '<POSTGRES_PASSWORD>')}" in (
+        (ROOT / "docker-compose.yml").read_text()
+    )
+    env = {
+        key: resolved(value, {**DOTENV, "REPORT_DATABASE_URL": named})
+        for key, value in services["web"]["environment"].items()
+    }
+    binds = load_config(env, tmp_path)["SQLALCHEMY_BINDS"]
+    assert binds["reports"]["url"] == named.replace("postgresql://", "postgresql+psycopg://")
+
+
 def test_redis_demands_the_password_the_app_and_its_health_check_use():
     redis = COMPOSE["services"]["redis"]
     command = [resolved(part) for part in redis["command"]]

@@ -2,7 +2,7 @@
 
 import json
 
-from ..reports import raw
+from ..reports import raw, source
 from ..reports.periods import as_utc
 
 LIMIT = 20
@@ -22,7 +22,8 @@ def _payload_text(payload):
 def latest(selection, limit=LIMIT):
     """The newest ``limit`` events in the selection's range and filters, newest first."""
     lo, hi = selection.span()
-    rows = raw.latest_events(lo, hi, selection.filters, limit)
+    with source.on_replica():
+        rows = raw.latest_events(lo, hi, selection.filters, limit)
     return [
         {
             "time": as_utc(ts).astimezone(selection.zone).strftime("%Y-%m-%d %H:%M:%S"),

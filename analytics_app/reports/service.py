@@ -8,11 +8,21 @@ from itertools import pairwise
 
 from flask import current_app
 
-from . import live, raw, stored
+from . import live, raw, source, stored
 from .cache import cached
 from .range import Filters
 
 RETENTION_OFFSETS = (1, 7, 30)
+
+
+def _on_replica(compute):
+    """``compute``, reading through the report replica when there is one (``source``)."""
+
+    def run():
+        with source.on_replica():
+            return compute()
+
+    return run
 
 
 def _uses_rollups(rng):
@@ -59,7 +69,7 @@ def dau(rng):
             "timezone": rng.tz,
         }
 
-    return cached("dau", rng.key(), compute)
+    return cached("dau", rng.key(), _on_replica(compute))
 
 
 def dau_series(rng):
@@ -73,7 +83,7 @@ def dau_series(rng):
         ]
         return {**_range_fields(rng), "series": series}
 
-    return cached("dau_series", rng.key(), compute)
+    return cached("dau_series", rng.key(), _on_replica(compute))
 
 
 def active_users(rng):
@@ -88,7 +98,7 @@ def active_users(rng):
             series.append({"date": day.date.isoformat(), "period": day.period, **point})
         return {**_range_fields(rng), "series": series}
 
-    return cached("active_users", rng.key(), compute)
+    return cached("active_users", rng.key(), _on_replica(compute))
 
 
 def _event_counts(rng):
@@ -147,7 +157,7 @@ def engagement(rng):
             "top_pages": [{"page": p, "views": v} for p, v in pages],
         }
 
-    return cached("engagement", rng.key(), compute)
+    return cached("engagement", rng.key(), _on_replica(compute))
 
 
 def retention(rng):
@@ -174,4 +184,4 @@ def retention(rng):
             cohorts.append({"date": day.date.isoformat(), "new_users": new_users, **figures})
         return {**_range_fields(rng), "cohorts": cohorts}
 
-    return cached("retention", rng.key(), compute)
+    return cached("retention", rng.key(), _on_replica(compute))
