@@ -171,9 +171,15 @@ def cleanup_command():
 
 
 @analytics.command("partitions")
-def partitions_command():
+@click.option(
+    "--from",
+    "since",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Also make those of the days from this UTC date (YYYY-MM-DD) to today.",
+)
+def partitions_command(since):
     """Make the partitions of events ahead of time, and of days whose events wait (PostgreSQL)."""
-    made = partitions.make_ahead()
+    made = partitions.make_ahead(since=since.replace(tzinfo=UTC) if since else None)
     click.echo(f"made {len(made)} partition(s){': ' if made else ''}{', '.join(made)}")
 
 

@@ -85,20 +85,17 @@ def _gaps(span, taken):
     return [*gaps, (lo, hi)]
 
 
-def make_ahead(now=None):
-    """Make the partitions from today to the days ahead, and those events wait for; commit.
-
-    Returns the names of the partitions made.
-    """
+def make_ahead(now=None, since=None):
+    """Make the partitions from today (or the instant ``since``) to the days ahead, and those
+    events wait for; commit. Returns the names of the partitions made."""
     if not partitioned():
         return []
     config = current_app.config
     days = config["EVENT_PARTITION_DAYS"]
     now = now or datetime.now(UTC)
-    spans = {
-        _grid(now + timedelta(days=n), days)
-        for n in range(config["EVENT_PARTITIONS_AHEAD_DAYS"] + 1)
-    }
+    first = min(since or now, now)
+    ahead = (now - first).days + config["EVENT_PARTITIONS_AHEAD_DAYS"]
+    spans = {_grid(first + timedelta(days=n), days) for n in range(ahead + 1)}
     spans |= {_grid(instant, days) for (instant,) in db.session.execute(_WAITING, {"days": days})}
     made = []
     for span in sorted(spans):

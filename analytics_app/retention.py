@@ -53,6 +53,12 @@ def _in_batches(delete_batch, progress=None):
             return deleted
 
 
+def delete_events_in_batches(cutoff, progress=None):
+    """Delete the events before ``cutoff`` (and their client ids) row by row, ``BATCH_SIZE`` a
+    transaction; return how many. What is left after dropping partitions goes this way."""
+    return _in_batches(lambda: _delete_events(cutoff), progress)
+
+
 def _delete_events(cutoff):
     params = {"cutoff": cutoff, "limit": BATCH_SIZE}
     if partitions.partitioned():
@@ -75,7 +81,7 @@ def clean_up(progress=None):
     if progress and dropped:
         progress(dropped)
     return {
-        "events": dropped + _in_batches(lambda: _delete_events(event_cutoff), progress),
+        "events": dropped + delete_events_in_batches(event_cutoff, progress),
         "metrics": _in_batches(lambda: _delete_metrics(metric_cutoff), progress),
         "exports": export_jobs.expire_finished(),
     }

@@ -109,17 +109,21 @@ def app_environment(database_url, secret, redis_url="", **settings):
     return env
 
 
-def migrate(env):
-    """Create the schema with the app's own migrations (the real table and its indexes)."""
-    done = subprocess.run(
-        [BIN / "flask", "--app", "wsgi", "db", "upgrade"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"flask db upgrade failed:\n{done.stderr[-2000:]}")
+def migrate(env, partitions_from=None):
+    """Create the schema with the app's own migrations (the real table and its indexes), and
+    the day partitions of events the worker would have made (from ``partitions_from``, a date,
+    when given)."""
+    since = ["--from", partitions_from.isoformat()] if partitions_from else []
+    for command in (["db", "upgrade"], ["analytics", "partitions", *since]):
+        done = subprocess.run(
+            [BIN / "flask", "--app", "wsgi", *command],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"flask {' '.join(command)} failed:\n{done.stderr[-2000:]}")
 
 
 def port_in_use(port):

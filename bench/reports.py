@@ -196,7 +196,9 @@ def run(args, database, env, token):
                 "SELECT count(*) FROM events WHERE ts >= %s AND ts < %s", (lo, hi)
             ).fetchone()[0]
             result["data"][f"events_{day}"] = count
-        size = connection.execute("SELECT pg_total_relation_size('events')").fetchone()[0]
+        size = connection.execute(  # a partitioned table's size is its partitions'
+            "SELECT sum(pg_total_relation_size(relid)) FROM pg_partition_tree('events')"
+        ).fetchone()[0]
         result["data"]["table_bytes"] = size
         data = result["data"]
         print(

@@ -90,6 +90,11 @@ def test_the_cli_makes_partitions_and_says_which(app, backend):
         assert result.output.startswith("made 8 partition(s): events_p")
     else:
         assert result.output.strip() == "made 0 partition(s)"
+    since = (datetime.now(UTC) - timedelta(days=3)).date().isoformat()
+    earlier = app.test_cli_runner().invoke(args=["analytics", "partitions", "--from", since])
+    assert earlier.exit_code == 0, earlier.output
+    if backend["name"] == "postgresql":
+        assert earlier.output.startswith(f"made 3 partition(s): events_p{since.replace('-', '')}")
 
 
 def test_retention_drops_whole_partitions_and_deletes_only_at_the_edge(
