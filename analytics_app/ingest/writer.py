@@ -5,8 +5,9 @@ On PostgreSQL, when the connection is in autocommit (the ingest hot path):
 - a batch of fewer than ``COPY_FROM`` events goes in one statement, one round trip, whose
   data-modifying CTEs record the client ids in ``event_ids``, insert the events (``unnest``,
   skipping erased users), append the rollup mark and write the audit row;
-- a larger batch is copied into a temporary table (``COPY``), then written from there by the
-  same statement, in one transaction;
+- a larger batch goes by two ``COPY``s, its client ids into ``event_ids`` and its events,
+  then one statement appends the rollup mark and the audit row, in one transaction; unless one
+  of its users has been erased, since COPY cannot skip their events;
 - either way without ON CONFLICT: when ``event_ids`` refuses a repeated client id (a client's
   retry), the batch is redone by the statement with ``ON CONFLICT DO NOTHING``, which stores
   only the events whose id was new.
@@ -47,18 +48,6 @@ SELECT * FROM unnest(
 ) WITH ORDINALITY AS b (client_id, ts, user_id, type, src, payload, ord)
 """
 _UNNEST_USERS = "string_to_array(%(user_id)s, E'\\x1f', E'\\x1e')::varchar[]"
-
-# Large batches are copied into this table first (emptied at every commit), then written by
-# the same statement as small ones.
-_INCOMING = """
-CREATE TEMP TABLE IF NOT EXISTS incoming_events (
-    client_id varchar(128), ts timestamptz, user_id varchar(255), type varchar(64),
-    src varchar(64), payload jsonb
-) ON COMMIT DELETE ROWS
-"""
-_COPY = "COPY incoming_events (client_id, ts, user_id, type, src, payload) FROM STDIN"
-_COPIED = "SELECT *, 0::bigint AS ord FROM incoming_events"
-_COPIED_USERS = "ARRAY(SELECT DISTINCT user_id FROM incoming_events)::varchar[]"
 
 _WRITE = """
 WITH batch AS ({batch}), erased AS MATERIALIZED (
@@ -119,15 +108,28 @@ _PG_RETRY = _WRITE.format(
     rows=_RETRY_ROWS,
     **_PROTOCOL,
 )
-_PG_COPIED = _WRITE.format(
-    batch=_COPIED, users=_COPIED_USERS, on_conflict="", rows=_FRESH_ROWS, **_PROTOCOL
-)
 _CLIENT_ID_UNIQUE = "pk_event_ids"
 
-# From this size on, a batch is copied into ``incoming_events``: PostgreSQL's COPY costs less
-# per row than unnesting the parameters (bench/README.md, "Figures behind the code").
+# From this size on, a batch goes by COPY when none of its users has been erased (COPY cannot
+# filter them): PostgreSQL's multi-row insert path costs less per row than INSERT … SELECT
+# (bench/README.md, "Figures behind the code").
 # Below it the one statement's single round trip matters more.
 COPY_FROM = 100
+_ERASED_IN_BATCH = f"SELECT cardinality({ERASED_AMONG}({_UNNEST_USERS}))"
+_COPY_IDS = "COPY event_ids (client_id) FROM STDIN"
+_COPY = "COPY events (client_id, ts, user_id, type, src, payload) FROM STDIN"
+_AFTER_COPY = f"""
+WITH marked AS (
+    INSERT INTO rollup_marks (first_ts, last_ts)
+    SELECT %(first)s, %(last)s WHERE %(first)s < {COVERED_BEFORE}
+)
+INSERT INTO ingest_audit (
+    request_id, subject, remote_addr, user_agent, http_status,
+    events_received, events_stored, events_duplicate, events_refused
+)
+VALUES (%(request_id)s, %(subject)s, %(remote_addr)s, %(user_agent)s, 200,
+        %(received)s, %(received)s, 0, 0)
+"""
 _JSON = msgspec.json.Encoder()
 
 _SQLITE_ERASED = "SELECT user_id FROM erased_users WHERE user_id IN ({})"
@@ -181,22 +183,18 @@ def joined(values):
 
 
 def _write_postgresql(connection, batch, audit):
-    """New events by COPY (large batches) or one statement; ON CONFLICT only for a retry."""
+    """New events by COPY (large batches) or a plain INSERT; ON CONFLICT only for a retry."""
     if not connection.autocommit:
         # Inside a caller's transaction a refused statement would abort all of it.
         return _insert(connection, batch, audit, _PG_RETRY)
     try:
-        if len(batch) >= COPY_FROM:
-            return _copy(connection, batch, audit)
+        if len(batch) >= COPY_FROM and (outcome := _copy(connection, batch, audit)):
+            return outcome
         return _insert(connection, batch, audit, _PG_FRESH)
     except psycopg.errors.UniqueViolation as error:
         if error.diag.constraint_name != _CLIENT_ID_UNIQUE:
             raise
         return _insert(connection, batch, audit, _PG_RETRY)
-
-
-def _params(batch, audit):
-    return {"received": len(batch), **audit}
 
 
 def _insert(connection, batch, audit, statement):
@@ -207,21 +205,30 @@ def _insert(connection, batch, audit, statement):
         "type": joined(batch.type),
         "src": joined(batch.src),
         "payload": joined(batch.payload),
-        **_params(batch, audit),
+        "received": len(batch),
+        **audit,
     }
     stored, dropped = connection.execute(statement, params, prepare=True).fetchone()
     return Outcome(stored, len(batch) - stored - dropped, dropped)
 
 
 def _copy(connection, batch, audit):
-    """COPY the events into ``incoming_events``, then write them as one statement would."""
+    """COPY the client ids and the events, then mark and audit, in one transaction; None
+    (nothing written) when one of the batch's users is erased, since COPY cannot skip them."""
+    events = copy_text(batch)  # checks every value, the client ids' too
+    ids = [client_id for client_id in batch.client_id if client_id is not None]
+    params = {"first": min(batch.ts), "last": max(batch.ts), "received": len(batch), **audit}
     with connection.transaction():
-        connection.execute(_INCOMING)
+        erased = connection.execute(_ERASED_IN_BATCH, {"user_id": joined(batch.user_id)})
+        if erased.fetchone()[0]:
+            return None
+        if ids:
+            with connection.cursor().copy(_COPY_IDS) as copy:
+                copy.write("\n".join(ids).replace("\\", "\\\\") + "\n")
         with connection.cursor().copy(_COPY) as copy:
-            copy.write(copy_text(batch))
-        row = connection.execute(_PG_COPIED, _params(batch, audit), prepare=True).fetchone()
-    stored, dropped = row
-    return Outcome(stored, len(batch) - stored - dropped, dropped)
+            copy.write(events)
+        connection.execute(_AFTER_COPY, params)
+    return Outcome(len(batch), 0, 0)
 
 
 def copy_text(batch):
