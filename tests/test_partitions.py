@@ -48,13 +48,15 @@ def day_name(moment):
     return f"events_p{moment:%Y%m%d}"
 
 
-def test_the_worker_makes_partitions_ahead_and_new_events_land_in_them(app, postgresql):
+def test_the_worker_makes_partitions_ahead_and_new_events_land_in_them(app, client, postgresql):
     made = app.extensions["tasks"].partition().get()
     today = datetime.now(UTC)
     ahead = [day_name(today + timedelta(days=n)) for n in range(8)]
     assert made == ahead
     assert set(ahead) <= partition_names(app)
     assert app.extensions["tasks"].partition().get() == []  # a rerun makes nothing twice
+    assert client.ingest([make_event(user_id="now", ts=today.isoformat())]).status_code == 200
+    assert where_stored(app) == {"now": day_name(today)}
 
 
 def test_an_event_for_a_day_without_a_partition_is_kept_then_moved_to_its_own(
