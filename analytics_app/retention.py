@@ -32,7 +32,7 @@ _PG_EVENTS = sa.text("""
         WHERE e.ts < :cutoff AND e.user_id = d.user_id AND e.ts = d.ts AND e.id = d.id
         RETURNING e.client_id
     ), ids AS (
-        DELETE FROM event_ids WHERE client_id IN (SELECT client_id FROM gone)
+        DELETE FROM event_ids WHERE client_id = ANY (ARRAY(SELECT client_id FROM gone))
     )
     SELECT count(*) FROM gone
 """).bindparams(sa.bindparam("cutoff", type_=Timestamp))
