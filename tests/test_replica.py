@@ -91,14 +91,18 @@ def test_reports_exports_and_the_dashboard_read_the_replica_with_the_primarys_an
     before = reads("replica")
     series = dau_series(client)
     engagement = client.get("/api/analytics/reports/engagement").json()
+    breakdown = client.get("/api/analytics/reports/breakdown", params={"by": "src"}).json()
     export = client.get("/api/analytics/reports/events", params={"format": "csv"})
-    assert reads("replica") == before + 3
+    assert reads("replica") == before + 4
     assert [point["dau"] for point in series] == [5, 5, 5]
     assert export.text.count("\r\n") == 31  # the header and every event
 
     primary = Client(serve(plain).url, READER)
     assert dau_series(primary) == series
     assert primary.get("/api/analytics/reports/engagement").json() == engagement
+    assert primary.get("/api/analytics/reports/breakdown", params={"by": "src"}).json() == (
+        breakdown
+    )
     assert (
         primary.get("/api/analytics/reports/events", params={"format": "csv"}).text == export.text
     )

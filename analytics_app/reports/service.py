@@ -8,21 +8,11 @@ from itertools import pairwise
 
 from flask import current_app
 
-from . import live, raw, source, stored
+from . import live, raw, stored
 from .cache import cached
 from .range import Filters
 
 RETENTION_OFFSETS = (1, 7, 30)
-
-
-def _on_replica(compute):
-    """``compute``, reading through the report replica when there is one (``source``)."""
-
-    def run():
-        with source.on_replica():
-            return compute()
-
-    return run
 
 
 def _uses_rollups(rng):
@@ -69,7 +59,7 @@ def dau(rng):
             "timezone": rng.tz,
         }
 
-    return cached("dau", rng.key(), _on_replica(compute))
+    return cached("dau", rng.key(), compute)
 
 
 def dau_series(rng):
@@ -83,7 +73,7 @@ def dau_series(rng):
         ]
         return {**_range_fields(rng), "series": series}
 
-    return cached("dau_series", rng.key(), _on_replica(compute))
+    return cached("dau_series", rng.key(), compute)
 
 
 def active_users(rng):
@@ -98,7 +88,7 @@ def active_users(rng):
             series.append({"date": day.date.isoformat(), "period": day.period, **point})
         return {**_range_fields(rng), "series": series}
 
-    return cached("active_users", rng.key(), _on_replica(compute))
+    return cached("active_users", rng.key(), compute)
 
 
 def _event_counts(rng):
@@ -157,7 +147,7 @@ def engagement(rng):
             "top_pages": [{"page": p, "views": v} for p, v in pages],
         }
 
-    return cached("engagement", rng.key(), _on_replica(compute))
+    return cached("engagement", rng.key(), compute)
 
 
 def retention(rng):
@@ -184,4 +174,4 @@ def retention(rng):
             cohorts.append({"date": day.date.isoformat(), "new_users": new_users, **figures})
         return {**_range_fields(rng), "cohorts": cohorts}
 
-    return cached("retention", rng.key(), _on_replica(compute))
+    return cached("retention", rng.key(), compute)
