@@ -33,6 +33,7 @@ def create_app(env=None):
     )
     from .config import load_config
     from .extensions import db, migrate
+    from .reports import cache as report_cache
 
     app = Flask(__name__, static_folder=ROOT / "static", template_folder=ROOT / "templates")
     app.config.update(load_config({**os.environ, **(env or {})}, app.instance_path))
@@ -48,6 +49,7 @@ def create_app(env=None):
     metrics.init_app(app)
     auth.init_app(app)
     redis_store.init_app(app)
+    report_cache.init_app(app)
     ratelimit.init_app(app)
     ingest.init_app(app)
     tasks.init_app(app)

@@ -312,7 +312,7 @@ def load_config(env, instance_path):
         "TRUSTED_PROXIES": _trusted_proxies(env),
         "TRUSTED_HOSTS": _trusted_hosts(env),
         "REPORT_TIMEZONE": report_tz,
-        "REPORT_CACHE_SECONDS": _int(env, "REPORT_CACHE_SECONDS", 30, 0),
+        "REPORT_CACHE_SECONDS": _int(env, "REPORT_CACHE_SECONDS", 300, 0),
         # The dashboard's session cookie key; derived from JWT_SECRET_KEY when unset.
         "SECRET_KEY": _optional_secret(env, "SECRET_KEY", app_env),
         "DASHBOARD_SESSION_IDLE_MINUTES": _int(env, "DASHBOARD_SESSION_IDLE_MINUTES", 120),

@@ -72,6 +72,12 @@ SIGNIN_THROTTLED = Counter(
     "Sign-in attempts refused by the throttle, by the count that held them back.",
     ["count"],
 )
+REPORT_CACHE = Counter(
+    "analytics_report_cache_total",
+    "Report cache lookups by result: hit, miss (computed and stored), or error (cache"
+    " unreachable, computed).",
+    ["result"],
+)
 
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 UNMATCHED = "unmatched"
@@ -102,6 +108,13 @@ FALLBACKS = ("ingest_rate_limit", "signin_throttle", "token_revocations")
 _FALLBACKS = {component: REDIS_FALLBACKS.labels(component) for component in FALLBACKS}
 THROTTLE_COUNTS = ("account_address", "address", "account")
 _THROTTLED = {count: SIGNIN_THROTTLED.labels(count) for count in THROTTLE_COUNTS}
+
+_REPORT_CACHE = {result: REPORT_CACHE.labels(result) for result in ("hit", "miss", "error")}
+
+
+def record_report_cache(result):
+    """Count one report cache lookup: hit, miss or error."""
+    _REPORT_CACHE[result].inc()
 
 
 def record_fallback(component):

@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from .extensions import db
+from .rollup import protocol
 
 PREFIX = "events_p"
 DEFAULT = "events_default"
@@ -163,6 +164,8 @@ def drop_before(cutoff):
         db.session.execute(sa.text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
         db.session.execute(sa.text(f"ALTER TABLE events DETACH PARTITION {name}"))
         db.session.execute(sa.text(f"DROP TABLE {name}"))
+        if count:
+            protocol.bump_cold()
         db.session.commit()
         dropped += count
     return dropped

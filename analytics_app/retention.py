@@ -6,7 +6,9 @@ remains past retention (the partition the cutoff falls in, events waiting in the
 partition, and SQLite's one table) is deleted in short batches: each its own small transaction
 (a ``DELETE`` of at most ``BATCH_SIZE`` rows found through the ``ts`` index), so ingestion is
 never locked out for long. Deleted events take their client ids along. Rollups of the deleted
-events' days are kept: metrics outlive events on purpose.
+events' days are kept: metrics outlive events on purpose. Whatever deletes anything bumps the
+cold report generation in its transaction (``rollup.protocol``): cached reports reading those
+days are out of date.
 """
 
 from datetime import UTC, datetime, timedelta
@@ -19,6 +21,7 @@ from .exports import jobs as export_jobs
 from .extensions import db
 from .models import DailyMetric
 from .models.types import Timestamp
+from .rollup import protocol
 
 BATCH_SIZE = 5000
 
@@ -45,6 +48,8 @@ def _in_batches(delete_batch, progress=None):
     deleted = 0
     while True:
         count = delete_batch()
+        if count:
+            protocol.bump_cold()
         db.session.commit()
         deleted += count
         if progress:

@@ -15,9 +15,10 @@ On PostgreSQL, when the connection is in autocommit (the ingest hot path):
 Inside a caller's transaction (demo data, tests) the ON CONFLICT statement runs at once. On
 SQLite it is one ``executemany`` and two small inserts in the service's transaction.
 
-A batch reaching back before the rollup boundary leaves a rollup mark, and erased users' events
-are dropped, in the same statement or transaction: ``rollup.protocol`` explains the boundary,
-the marks and the advisory lock that the functions named there take.
+A batch reaching back before the rollup boundary leaves a rollup mark, erased users' events
+are dropped, and a batch that stored events bumps its report generation, in the same statement
+or transaction: ``rollup.protocol`` explains the boundary, the marks, the generations and the
+advisory lock that the functions named there take.
 
 In the statement, text columns go as one string each, values joined by the ASCII unit
 separator (None as the record separator) and split by ``string_to_array`` in the database:
@@ -33,7 +34,7 @@ from datetime import UTC
 import msgspec
 import psycopg
 
-from ..rollup.protocol import COVERED_BEFORE, ERASED_AMONG
+from ..rollup.protocol import BUMP, COVERED_BEFORE, ERASED_AMONG, INGEST_SLOT
 
 UNIT, NULL = "\x1f", "\x1e"
 
@@ -65,6 +66,7 @@ WITH batch AS ({batch}), erased AS MATERIALIZED (
 ), marked AS (
     INSERT INTO rollup_marks (first_ts, last_ts)
     SELECT min(ts), max(ts) FROM stored HAVING count(*) > 0 AND min(ts) < {covered_before}
+), bumped AS ({bump_generation}
 ), counted AS (
     SELECT (SELECT count(*)::int FROM stored) AS stored,
            (SELECT count(*)::int FROM batch
@@ -97,7 +99,12 @@ SELECT * FROM (
     ORDER BY client_id, ord
 ) first_of_each
 """
-_PROTOCOL = {"erased_among": ERASED_AMONG, "covered_before": COVERED_BEFORE}
+_PG_SLOT = INGEST_SLOT["postgresql"]
+_PROTOCOL = {
+    "erased_among": ERASED_AMONG,
+    "covered_before": COVERED_BEFORE,
+    "bump_generation": BUMP.format(rows=f"SELECT {_PG_SLOT}, 1 FROM stored HAVING count(*) > 0"),
+}
 _PG_FRESH = _WRITE.format(
     batch=_UNNEST, users=_UNNEST_USERS, on_conflict="", rows=_FRESH_ROWS, **_PROTOCOL
 )
@@ -122,6 +129,7 @@ _AFTER_COPY = f"""
 WITH marked AS (
     INSERT INTO rollup_marks (first_ts, last_ts)
     SELECT %(first)s, %(last)s WHERE %(first)s < {COVERED_BEFORE}
+), bumped AS ({BUMP.format(rows=f"VALUES ({_PG_SLOT}, 1)")}
 )
 INSERT INTO ingest_audit (
     request_id, subject, remote_addr, user_agent, http_status,
@@ -138,6 +146,7 @@ INSERT OR IGNORE INTO events (client_id, ts, user_id, type, src, payload)
 VALUES (?, ?, ?, ?, ?, ?)
 """
 _SQLITE_BOUNDARY = "SELECT covered_before FROM rollup_boundary"
+_SQLITE_BUMP = BUMP.format(rows=f"VALUES ({INGEST_SLOT['sqlite']}, 1)")
 _SQLITE_MARK = "INSERT INTO rollup_marks (first_ts, last_ts) VALUES (?, ?)"
 _SQLITE_AUDIT = """
 INSERT INTO ingest_audit (
@@ -274,6 +283,8 @@ def _write_sqlite(connection, batch, audit):
     if rows:
         values = [(c, sqlite_time(ts), u, t, s, p) for c, ts, u, t, s, p in rows]
         stored = connection.exec_driver_sql(_SQLITE_INSERT, values).rowcount
+    if stored:
+        connection.exec_driver_sql(_SQLITE_BUMP)
     if stored and (boundary := connection.exec_driver_sql(_SQLITE_BOUNDARY).scalar()):
         first = min(row[1] for row in rows)
         if sqlite_time(first) < boundary:

@@ -5,7 +5,7 @@ from .daily_metrics import DailyMetric
 from .erasure import ErasedUser, ErasureJob
 from .events import Event, EventId
 from .exports import ExportJob
-from .rollups import LiveDay, LiveDayUser, RollupBoundary, RollupMark
+from .rollups import LiveDay, LiveDayUser, ReportGeneration, RollupBoundary, RollupMark
 from .tokens import ApiToken
 from .users import DashboardSession, DashboardUser
 
@@ -22,6 +22,7 @@ __all__ = [
     "IngestAudit",
     "LiveDay",
     "LiveDayUser",
+    "ReportGeneration",
     "RollupBoundary",
     "RollupMark",
 ]

@@ -49,3 +49,16 @@ class LiveDayUser(db.Model):
     tz: Mapped[str] = mapped_column(String(64), primary_key=True)
     date: Mapped[date] = mapped_column(Date, primary_key=True)
     user_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+
+
+class ReportGeneration(db.Model):
+    """A counter that writers bump in the transaction that changes events, so a cached report
+    knows it is out of date (``rollup.protocol`` explains the slots)."""
+
+    __tablename__ = "report_generations"
+
+    COLD_SLOT = -1
+    """The slot the rollup and retention bump; ingest's are 0 and up."""
+
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    generation: Mapped[int] = mapped_column(BigId)

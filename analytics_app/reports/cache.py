@@ -1,42 +1,106 @@
-"""Short-lived caching of report results in Redis; without Redis, no caching at all.
+"""Report results cached until a write changes them: in Redis, or in this process without it.
 
-Reports are cached for ``REPORT_CACHE_SECONDS`` (default 30): a dashboard refreshed by many
-people costs one computation per half-minute, and a figure is never more than that old. Every
-report is computed here, so here it is sent to the report replica when there is one
-(``source.on_replica``).
+A result is stored under its report's parameters and the ``freshness.watermark`` of the event
+time it reads, read from the database before it is computed. Every write that can change the
+result changes that watermark (``rollup.protocol``, "The generations"), so a report reflects
+every batch answered before it was asked, cached or not, while repeated reads of unchanged
+figures cost one small query. ``REPORT_CACHE_SECONDS`` only bounds how long an entry is kept
+(0 turns the cache off). Without Redis each process keeps its own ``MemoryStore``; the key
+makes it exact there too.
+
+Every report is computed here, so here it is sent to the report replica when there is one
+(``source.on_replica``): the watermark is read there too, from the same caught-up state as
+the figures.
 """
 
 import hashlib
 import json
 import logging
+import threading
+import time
+from collections import OrderedDict
 
 from flask import current_app
+from redis import RedisError
 
+from ..metrics import record_report_cache
 from ..redis_store import get_redis
 from . import source
+from .freshness import watermark
 
 log = logging.getLogger(__name__)
 
+MEMORY_ENTRIES = 256
+"""How many results a process keeps without Redis (the oldest used go first)."""
 
-def cached(name, params, compute):
-    """Return ``compute()``'s JSON-able result, from Redis when a fresh copy is there."""
-    compute = source.reading(compute)
-    client = get_redis()
+
+class MemoryStore:
+    """A small least-recently-used store of JSON text with expiry, for one process."""
+
+    def __init__(self, entries=MEMORY_ENTRIES):
+        self.entries = entries
+        self._items = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            item = self._items.get(key)
+            if item is None:
+                return None
+            value, expires = item
+            if expires <= time.monotonic():
+                del self._items[key]
+                return None
+            self._items.move_to_end(key)
+            return value
+
+    def set(self, key, value, ex):
+        with self._lock:
+            self._items[key] = (value, time.monotonic() + ex)
+            self._items.move_to_end(key)
+            while len(self._items) > self.entries:
+                self._items.popitem(last=False)
+
+
+def _store():
+    return get_redis() or current_app.extensions["report_cache"]
+
+
+def cached(name, params, span, compute):
+    """Return ``compute()``'s JSON-able result, from the cache when it is still current.
+
+    ``params`` identify the result; ``span`` is the ``(lo, hi)`` of event time it reads (None
+    for unbounded).
+    """
+    with source.on_replica():
+        return _cached(name, params, span, compute)
+
+
+def _cached(name, params, span, compute):
     ttl = current_app.config["REPORT_CACHE_SECONDS"]
-    if client is None or ttl == 0:
+    if ttl == 0:
         return compute()
-    digest = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()
-    key = f"analytics:report:{name}:{digest}"
+    identity = json.dumps([name, params, watermark(*span)], default=str)
+    key = f"analytics:report:{name}:{hashlib.sha256(identity.encode()).hexdigest()}"
+    store = _store()
     try:
-        hit = client.get(key)
-        if hit is not None:
-            return json.loads(hit)
-    except Exception as error:
+        hit = store.get(key)
+    except RedisError as error:
         log.warning("report cache unavailable: %s", error)
+        record_report_cache("error")
         return compute()
+    if hit is not None:
+        record_report_cache("hit")
+        return json.loads(hit)
+    record_report_cache("miss")
     result = compute()
     try:
-        client.set(key, json.dumps(result, default=str), ex=ttl)
-    except Exception as error:
+        store.set(key, json.dumps(result, default=str), ex=ttl)
+    except RedisError as error:
         log.warning("report cache unavailable: %s", error)
     return result
+
+
+def init_app(app):
+    """This app's in-process store, used when there is no Redis."""
+    app.extensions["report_cache"] = MemoryStore()

@@ -28,6 +28,27 @@ On SQLite, write transactions exclude each other, which gives the same order.
 
 Events the rollup reads after moving the boundary are therefore complete before it, but for
 marked ones: that is what makes rollups, and today's live count, exact.
+
+**The generations.** Cached reports (``reports.cache``) must reflect every batch answered before
+they were asked, so whatever changes events bumps a counter of ``report_generations`` in the
+transaction that changes them, and a report's cache key holds what it depends on, read from
+the database before the report is computed (``reports.freshness``): the cold generation, the
+marks overlapping the report's span and, when the span reaches past the boundary, the sum of
+all generations. Each is read in the same snapshot and only ever grows, so a write that commits
+after a result was computed changes the key of every later read it concerns:
+
+- Ingest bumps its *ingest slot* (``INGEST_SLOT``) in its one statement, when it stored
+  anything. On PostgreSQL the slot is the backend's process id modulo ``GENERATION_SLOTS``:
+  a connection runs one transaction at a time, so batches never queue behind one counter row
+  (one row for all would hold every batch until the one before it had committed). Batches
+  only touch time past the boundary, unless they leave a mark.
+- Erasure leaves marks, which is enough.
+- The rollup, when it consumes marks, and retention, when it deletes anything, bump the *cold
+  slot* (``COLD_SLOT``, ``bump_cold``): consumed marks would otherwise let the count of marks
+  fall back to a value an older cache entry was keyed with.
+
+A report whose span ends at or before the boundary is therefore keyed by the cold generation
+and its marks alone, and stays cached while ingest goes on.
 """
 
 from datetime import UTC
@@ -35,7 +56,7 @@ from datetime import UTC
 import sqlalchemy as sa
 
 from ..extensions import db
-from ..models import RollupBoundary, RollupMark
+from ..models import ReportGeneration, RollupBoundary, RollupMark
 
 LOCK_KEY = 4_632_117_019
 """The advisory lock of the boundary and of erasure (fixed in migrations 0005 and 0006)."""
@@ -43,6 +64,17 @@ LOCK_KEY = 4_632_117_019
 # The SQL functions ingest calls inside its statements (defined by the migrations).
 COVERED_BEFORE = "rollup_covered_before()"
 ERASED_AMONG = "erased_among"
+
+GENERATION_SLOTS = 1024
+"""How many ingest slots PostgreSQL spreads batches over (by backend process id)."""
+COLD_SLOT = ReportGeneration.COLD_SLOT
+INGEST_SLOT = {"postgresql": f"mod(pg_backend_pid(), {GENERATION_SLOTS})", "sqlite": "0"}
+"""The SQL of ingest's slot, by dialect."""
+BUMP = """
+INSERT INTO report_generations (slot, generation) {rows}
+ON CONFLICT (slot) DO UPDATE SET generation = report_generations.generation + 1
+"""
+"""Add 1 to a slot's generation; ``rows`` is ``VALUES (slot, 1)`` or a SELECT of one row."""
 
 ADVANCE_LOCK_TIMEOUT = "2s"
 """How long moving the boundary waits for batches in flight before giving up.
@@ -96,3 +128,8 @@ def consume_marks(ids):
     for offset in range(0, len(ids), 500):
         chunk = ids[offset : offset + 500]
         db.session.execute(sa.delete(RollupMark).where(RollupMark.id.in_(chunk)))
+
+
+def bump_cold():
+    """Bump the cold generation: cached reports are out of date (the caller commits)."""
+    db.session.execute(sa.text(BUMP.format(rows=f"VALUES ({COLD_SLOT}, 1)")))
