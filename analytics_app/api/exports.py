@@ -32,7 +32,11 @@ blp = Blueprint(
 class ExportQuerySchema(ReportQuerySchema):
     """Without start/end, every stored event; a range may be as long as the data."""
 
+    class Meta:
+        exclude = ("compare",)
+
     max_days = None
+    until_today = False
 
     format = fields.String(load_default="csv", validate=validate.OneOf(sorted(MEDIA_TYPES)))
 

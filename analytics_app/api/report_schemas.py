@@ -4,6 +4,8 @@ Query schemas load into a ``ReportRange`` (under ``range``), so the range's defa
 are applied in one place and a bad value is a 422 naming its parameter.
 """
 
+from datetime import timedelta
+
 from flask import current_app
 from marshmallow import (
     RAISE,
@@ -55,6 +57,13 @@ class ReportQuerySchema(Schema):
     type = fields.String(validate=[validate.Length(1, 64), NO_NUL])
     src = fields.String(validate=[validate.Length(1, 64), NO_NUL])
     user_id = fields.String(validate=[validate.Length(1, 255), NO_NUL])
+    compare = fields.String(
+        validate=validate.OneOf(["previous"]),
+        metadata={
+            "description": "previous: add the same figures for the range of equal length just"
+            " before this one, under `previous`."
+        },
+    )
 
     # How many days a range covers when only its end (or nothing) is given, and at most.
     default_days = 7
@@ -72,17 +81,34 @@ class ReportQuerySchema(Schema):
                 default_zone=current_app.config["REPORT_TIMEZONE"],
                 default_days=self.default_days,
                 max_days=self.max_days,
+                until_today=self.until_today,
             )
+        except RangeError as error:
+            raise ValidationError(error.message, error.field) from None
+
+    # Reports cover days up to today: the future has no data.
+    until_today = True
+
+    @staticmethod
+    def previous(rng, data):
+        """The range to compare with (``compare=previous``), or None."""
+        if data.get("compare") != "previous":
+            return None
+        try:
+            return rng.previous()
         except RangeError as error:
             raise ValidationError(error.message, error.field) from None
 
     @post_load
     def _to_range(self, data, **kwargs):
-        return {"range": self.make_range(data)}
+        rng = self.make_range(data)
+        return {"range": rng, "previous": self.previous(rng, data)}
 
 
 class DauQuerySchema(ReportQuerySchema):
-    date = bounded_date("One local day (default: today).")
+    date = bounded_date(
+        "One local day, today at the latest (default: the last complete day, yesterday)."
+    )
 
     @validates_schema
     def _date_or_range(self, data, **kwargs):
@@ -93,12 +119,21 @@ class DauQuerySchema(ReportQuerySchema):
 
     @post_load
     def _to_range(self, data, **kwargs):
-        """``range``: the one day (``date``, default today) or the series' days (``series``)."""
+        """``range``: the one day (``date``, default the last complete day) or the series'
+        days (``series``)."""
         series = "start" in data
         if not series:
             data = {**data, "start": data.get("date"), "end": data.get("date")}
-        rng = self.make_range(data)
-        return {"range": rng if series else rng.single(rng.end), "series": series}
+        try:
+            rng = self.make_range(data)
+        except ValidationError as error:
+            if series or error.field_name != "start":
+                raise
+            raise ValidationError(error.messages, "date") from None
+        if not series:
+            day = rng.end if "date" in data else rng.end - timedelta(days=1)
+            rng = rng.single(day)
+        return {"range": rng, "series": series, "previous": self.previous(rng, data)}
 
 
 class RetentionQuerySchema(ReportQuerySchema):
@@ -110,13 +145,18 @@ class RetentionQuerySchema(ReportQuerySchema):
     default_days = 30
 
 
+COMPLETE = "false for today (a day still going on), true for finished days."
+PREVIOUS = "With compare=previous: the same figures for the range of equal length just before."
+
+
 class DauPointSchema(Schema):
     date = fields.String(metadata={"format": "date"})
     dau = fields.Integer()
     period = fields.String(metadata={"description": "Length of the local day: 23h, 24h or 25h."})
+    complete = fields.Boolean(metadata={"description": COMPLETE})
 
 
-class DauSchema(Schema):
+class DauFiguresSchema(Schema):
     """One day (``date`` given or default) or, with ``start``/``end``, a series."""
 
     dau = fields.Integer(metadata={"description": "Distinct users that day (single day)."})
@@ -124,8 +164,14 @@ class DauSchema(Schema):
     period = fields.String(metadata={"description": "Length of the local day: 23h, 24h or 25h."})
     timezone = fields.String(required=True)
     start = fields.String(metadata={"format": "date"})
-    end = fields.String(metadata={"format": "date"})
+    end = fields.String(
+        metadata={"format": "date", "description": "The last day covered: today at the latest."}
+    )
     series = fields.List(fields.Nested(DauPointSchema), metadata={"description": "With a range."})
+
+
+class DauSchema(DauFiguresSchema):
+    previous = fields.Nested(DauFiguresSchema, metadata={"description": PREVIOUS})
 
 
 class ActivePointSchema(DauPointSchema):
@@ -137,11 +183,18 @@ class ActivePointSchema(DauPointSchema):
 class RangeSchema(Schema):
     timezone = fields.String(required=True)
     start = fields.String(required=True, metadata={"format": "date"})
-    end = fields.String(required=True, metadata={"format": "date"})
+    end = fields.String(
+        required=True,
+        metadata={"format": "date", "description": "The last day covered: today at the latest."},
+    )
 
 
-class ActiveUsersSchema(RangeSchema):
+class ActiveUsersFiguresSchema(RangeSchema):
     series = fields.List(fields.Nested(ActivePointSchema), required=True)
+
+
+class ActiveUsersSchema(ActiveUsersFiguresSchema):
+    previous = fields.Nested(ActiveUsersFiguresSchema, metadata={"description": PREVIOUS})
 
 
 class PageViewsSchema(Schema):
@@ -154,7 +207,7 @@ class SessionsSchema(Schema):
     average_seconds = fields.Float(metadata={"description": "Mean first-to-last event span."})
 
 
-class EngagementSchema(RangeSchema):
+class EngagementFiguresSchema(RangeSchema):
     events = fields.Integer()
     users = fields.Integer()
     events_per_user = fields.Float()
@@ -164,6 +217,10 @@ class EngagementSchema(RangeSchema):
     )
     sessions = fields.Nested(SessionsSchema)
     top_pages = fields.List(fields.Nested(PageViewsSchema))
+
+
+class EngagementSchema(EngagementFiguresSchema):
+    previous = fields.Nested(EngagementFiguresSchema, metadata={"description": PREVIOUS})
 
 
 class RetainedSchema(Schema):
@@ -179,5 +236,9 @@ class CohortSchema(Schema):
     day_30 = fields.Nested(RetainedSchema)
 
 
-class RetentionSchema(RangeSchema):
+class RetentionFiguresSchema(RangeSchema):
     cohorts = fields.List(fields.Nested(CohortSchema))
+
+
+class RetentionSchema(RetentionFiguresSchema):
+    previous = fields.Nested(RetentionFiguresSchema, metadata={"description": PREVIOUS})

@@ -16,6 +16,13 @@ blp = Blueprint(
 )
 
 
+def _answer(report, args):
+    """The report for the range, with the previous range's figures when asked."""
+    if args["previous"] is None:
+        return report(args["range"])
+    return service.with_previous(report, args["range"], args["previous"])
+
+
 @blp.route("/dau")
 class DailyActiveUsers(MethodView):
     @require_token(READ)
@@ -25,9 +32,8 @@ class DailyActiveUsers(MethodView):
     @error_responses(blp, 401, 403, 422)
     def get(self, args):
         """Distinct users on a local day, or per day from start to end (empty days as 0)."""
-        if args["series"]:
-            return service.dau_series(args["range"])
-        return service.dau(args["range"])
+        report = service.dau_series if args["series"] else service.dau
+        return _answer(report, args)
 
 
 @blp.route("/active-users")
@@ -39,7 +45,7 @@ class ActiveUsers(MethodView):
     @error_responses(blp, 401, 403, 422)
     def get(self, args):
         """DAU, WAU, MAU and stickiness for each day of the range (default: the last 7 days)."""
-        return service.active_users(args["range"])
+        return _answer(service.active_users, args)
 
 
 @blp.route("/engagement")
@@ -51,7 +57,7 @@ class Engagement(MethodView):
     @error_responses(blp, 401, 403, 422)
     def get(self, args):
         """Events by type and source, events per user, sessions and top pages over the range."""
-        return service.engagement(args["range"])
+        return _answer(service.engagement, args)
 
 
 @blp.route("/retention")
@@ -63,4 +69,4 @@ class Retention(MethodView):
     @error_responses(blp, 401, 403, 422)
     def get(self, args):
         """Day-1/7/30 retention of the users first seen on each day (default: last 30 days)."""
-        return service.retention(args["range"])
+        return _answer(service.retention, args)

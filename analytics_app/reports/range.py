@@ -86,19 +86,33 @@ class ReportRange:
         default_zone,
         default_days,
         max_days=MAX_RANGE_DAYS,
+        until_today=True,
     ):
         """Fill in the defaults (``default_zone``; a range of ``default_days`` ending today)
-        and check the limits; raise ``RangeError`` naming the parameter at fault."""
+        and check the limits; raise ``RangeError`` naming the parameter at fault.
+
+        With ``until_today`` (reports: the future has no data) the range ends today at the
+        latest, and a range that starts after today is refused.
+        """
         tzinfo = resolve_zone(tz or default_zone)
         for name, value in (("start", start), ("end", end)):
             if value is not None and not EARLIEST_DATE <= value <= LATEST_DATE:
                 raise RangeError(name, DATES_MESSAGE, DATES_SENTENCE)
-        end = end or today_in(tzinfo)
+        today = today_in(tzinfo)
+        end = end or today
         start = start or max(EARLIEST_DATE, end - timedelta(days=default_days - 1))
         if start > end:
             raise RangeError(
                 "start", "start must not be after end", "The first day comes after the last."
             )
+        if until_today and start > today:
+            raise RangeError(
+                "start",
+                f"start is after today ({today} in {tzinfo.key}): days to come have no data",
+                "The first day is in the future.",
+            )
+        if until_today:
+            end = min(end, today)
         if max_days and (end - start).days + 1 > max_days:
             raise RangeError(
                 "end",
@@ -165,6 +179,17 @@ class ReportRange:
         filters = Filters(params.get("type"), params.get("src"), params.get("user_id"))
         start, end = day(params.get("start")), day(params.get("end"))
         return cls(resolve_zone(params["tz"]), start, end, filters)
+
+    def previous(self):
+        """The range of equal length just before this one, same zone and filters."""
+        start = self.start - timedelta(days=self.days)
+        if start < EARLIEST_DATE:
+            raise RangeError(
+                "compare",
+                f"the previous range would start before {EARLIEST_DATE}",
+                f"There is no previous period before {EARLIEST_DATE:%d %b %Y}.",
+            )
+        return replace(self, start=start, end=self.start - timedelta(days=1))
 
     def single(self, value):
         """The one-day range of ``value``, same zone and filters."""

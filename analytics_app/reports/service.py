@@ -46,6 +46,23 @@ def _range_fields(rng):
     return {"timezone": rng.tz, "start": rng.start.isoformat(), "end": rng.end.isoformat()}
 
 
+def _cached(name, rng, compute, span=None):
+    """``compute()`` through the cache, keyed by the range and today's date (today is partial),
+    kept current by the writes to ``span`` (default: the range's own)."""
+    return cached(name, [*rng.key(), rng.today()], span or rng.span(), compute)
+
+
+def _point(day, today):
+    """The fields every series point starts with; today is not a finished day."""
+    return {"date": day.date.isoformat(), "period": day.period, "complete": day.date < today}
+
+
+def with_previous(report, rng, previous):
+    """``report(rng)`` with ``previous``: the same figures for ``previous`` (the range of equal
+    length just before ``rng``), for period-over-period deltas."""
+    return {**report(rng), "previous": report(previous)}
+
+
 def dau(rng):
     """The seed's DAU shape for the range's one local day, plus its time zone."""
 
@@ -59,7 +76,7 @@ def dau(rng):
             "timezone": rng.tz,
         }
 
-    return cached("dau", rng.key(), compute)
+    return _cached("dau", rng, compute)
 
 
 def dau_series(rng):
@@ -67,13 +84,13 @@ def dau_series(rng):
 
     def compute():
         counts = _user_counts("dau", rng)
+        today = rng.today()
         series = [
-            {"date": d.date.isoformat(), "dau": c, "period": d.period}
-            for d, c in zip(rng.local_days, counts, strict=True)
+            {**_point(d, today), "dau": c} for d, c in zip(rng.local_days, counts, strict=True)
         ]
         return {**_range_fields(rng), "series": series}
 
-    return cached("dau_series", rng.key(), compute)
+    return _cached("dau_series", rng, compute)
 
 
 def active_users(rng):
@@ -81,14 +98,16 @@ def active_users(rng):
 
     def compute():
         columns = {name: _user_counts(name, rng) for name in stored.TRAILING_DAYS}
+        today = rng.today()
         series = []
         for n, day in enumerate(rng.local_days):
             point = {name: columns[name][n] for name in stored.TRAILING_DAYS}
             point["stickiness"] = round(point["dau"] / point["mau"], 4) if point["mau"] else 0.0
-            series.append({"date": day.date.isoformat(), "period": day.period, **point})
+            series.append({**_point(day, today), **point})
         return {**_range_fields(rng), "series": series}
 
-    return cached("active_users", rng.key(), compute)
+    first = rng.day(rng.start - timedelta(days=stored.LONGEST_TRAILING - 1)).start
+    return _cached("active_users", rng, compute, (first, rng.span()[1]))
 
 
 def _event_counts(rng):
@@ -147,7 +166,7 @@ def engagement(rng):
             "top_pages": [{"page": p, "views": v} for p, v in pages],
         }
 
-    return cached("engagement", rng.key(), compute)
+    return _cached("engagement", rng, compute)
 
 
 def retention(rng):
@@ -174,4 +193,7 @@ def retention(rng):
             cohorts.append({"date": day.date.isoformat(), "new_users": new_users, **figures})
         return {**_range_fields(rng), "cohorts": cohorts}
 
-    return cached("retention", rng.key(), compute)
+    # Cohort users' first events may lie anywhere before: the span is open to the past.
+    horizon = min(rng.end + timedelta(days=max(RETENTION_OFFSETS)), rng.today() - timedelta(days=1))
+    last = max(rng.end, horizon)
+    return _cached("retention", rng, compute, (None, rng.day(last).end))
