@@ -66,7 +66,7 @@ def test_csv_export_holds_exactly_the_filtered_events(client, rows, filters):
     got = sorted((r[1], r[2], r[3], r[4], json.loads(r[5])) for r in table[1:])
     want = sorted(
         (
-            e.ts.isoformat(timespec="microseconds").replace("+00:00", "Z"),
+            e.ts.isoformat(timespec="microseconds"),
             e.user_id,
             e.type,
             e.src or "",
@@ -90,8 +90,12 @@ def test_xlsx_export_matches_the_csv_export(client):
     )
     assert 'filename="events_2026-10-20_2026-10-31.xlsx"' in response.headers["Content-Disposition"]
     [sheet] = read_xlsx(response.content)
-    assert sheet[0] == table[0]
-    assert [[str(c) if c is not None else "" for c in row] for row in sheet[1:]] == table[1:]
+    assert sheet[0] == ["id", "ts (UTC)", *table[0][2:]]
+    for cells, line in zip(sheet[1:], table[1:], strict=True):
+        moment = datetime.fromisoformat(line[1]).replace(tzinfo=None)
+        assert abs(cells[1] - moment) < timedelta(milliseconds=1)  # Excel keeps milliseconds
+        cells = [str(c) if c is not None else "" for c in cells]
+        assert cells[:1] + cells[2:] == line[:1] + line[2:]
 
 
 def test_without_a_range_every_event_is_exported(client, rows):
@@ -106,22 +110,30 @@ def test_range_days_are_local_days_in_the_given_zone(client, rows):
     assert len(read_csv(response)) - 1 == len(Expected(rows, "America/New_York").in_range(day, day))
 
 
-def test_formula_cells_are_neutralised_in_both_formats(make_app, serve):
+def test_formula_cells_are_neutralised_in_csv_and_typed_as_text_in_excel(make_app, serve):
     app = make_app()
     dangerous = ["=1+1", "+SUM(A1)", "-2+3", "@cmd", "\tTAB", "\rCR"]
     now = datetime.now(UTC) - timedelta(hours=1)
     with app.app_context():  # straight to the writer: ingest itself refuses tab and CR
         store([Row(now, value, "page_view", value, {"x": value}) for value in dangerous])
     client = Client(serve(app).url, READ)
-    table = read_csv(client.get(EXPORT))
-    [sheet] = read_xlsx(client.get(EXPORT, params={"format": "xlsx"}).content)
-    # XML turns a stored CR into LF when read back; the guard is what matters here.
-    sheet = [[v.replace("\n", "\r") if isinstance(v, str) else v for v in r] for r in sheet]
-    for exported in (table[1:], sheet[1:]):
-        users = sorted(row[2] for row in exported)
-        assert users == sorted("'" + value for value in dangerous)
-        assert sorted(row[4] for row in exported) == users
-        assert all(row[5].startswith("{") for row in exported)
+    table = read_csv(client.get(EXPORT, params={"columns": "payload.x"}))
+    users = sorted(row[2] for row in table[1:])
+    assert users == sorted("'" + value for value in dangerous)
+    assert sorted(row[4] for row in table[1:]) == users
+    assert sorted(row[6] for row in table[1:]) == users
+    assert all(row[5].startswith("{") for row in table[1:])
+    raw = read_csv(client.get(EXPORT, params={"formula_guard": "false"}))
+    assert sorted(row[2] for row in raw[1:]) == sorted(dangerous)
+
+    response = client.get(EXPORT, params={"format": "xlsx", "columns": "payload.x"})
+    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).worksheets[0]
+    cells = [row for row in sheet.iter_rows(min_row=2)]
+    # XML turns a stored CR into LF when read back.
+    exact = sorted(value.replace("\r", "\n") for value in dangerous)
+    for column in (2, 4, 6):
+        assert sorted(row[column].value for row in cells) == exact
+        assert {row[column].data_type for row in cells} == {"s"}
 
 
 def test_unicode_round_trips_exactly(make_app, serve):
@@ -166,7 +178,7 @@ def test_an_empty_export_is_a_header_only_file(make_app, serve):
     client = Client(serve(make_app()).url, READ)
     assert read_csv(client.get(EXPORT)) == [["id", "ts", "user_id", "type", "src", "payload"]]
     assert read_xlsx(client.get(EXPORT, params={"format": "xlsx"}).content) == [
-        [["id", "ts", "user_id", "type", "src", "payload"]]
+        [["id", "ts (UTC)", "user_id", "type", "src", "payload"]]
     ]
 
 

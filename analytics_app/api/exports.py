@@ -5,7 +5,7 @@ from flask import current_app, request, url_for
 from flask.views import MethodView
 from flask_jwt_extended import get_jwt
 from flask_smorest import Blueprint
-from marshmallow import Schema, ValidationError, fields, post_load, validate
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates
 
 from ..auth import ADMIN, READ, current_subject, require_token, token_scopes
 from ..exports import access, jobs
@@ -19,6 +19,7 @@ from ..exports.response import (
     within_direct_limit,
 )
 from ..job_lifecycle import JobStatus
+from ..reports.events import PAYLOAD_COLUMN
 from ..reports.range import Filters, RangeError, ReportRange, resolve_zone
 from ..tasks import enqueue_job, tasks
 from .docs import BEARER, error_responses
@@ -27,6 +28,11 @@ from .report_schemas import QUERY, ReportQuerySchema
 blp = Blueprint(
     "exports", __name__, url_prefix="/api/analytics", description="Export events as CSV or Excel."
 )
+
+
+MAX_COLUMNS = 20
+COLUMNS_ERROR = "payload.<key>, comma-separated: keys of letters, digits, _ and -"
+COLUMNS_PATTERN = r"^payload\.[A-Za-z0-9_-]{1,64}(,payload\.[A-Za-z0-9_-]{1,64})*$"
 
 
 class ExportQuerySchema(ReportQuerySchema):
@@ -39,6 +45,28 @@ class ExportQuerySchema(ReportQuerySchema):
     until_today = False
 
     format = fields.String(load_default="csv", validate=validate.OneOf(sorted(MEDIA_TYPES)))
+    columns = fields.String(
+        validate=[
+            validate.Length(max=MAX_COLUMNS * 80),
+            validate.Regexp(COLUMNS_PATTERN, error=COLUMNS_ERROR),
+        ],
+        metadata={
+            "description": "Payload keys to put in columns of their own, after the others:"
+            f" payload.<key>, comma-separated (at most {MAX_COLUMNS}; keys of letters, digits,"
+            " _ and -). Values as text in CSV (JSON for numbers, booleans and objects); typed"
+            " cells in Excel.",
+            "example": "payload.page,payload.plan",
+        },
+    )
+    formula_guard = fields.Boolean(
+        load_default=True,
+        metadata={
+            "description": "CSV only: prefix text cells that a spreadsheet would run as a"
+            " formula (starting with =, +, -, @, tab or CR) with an apostrophe. Turn it off"
+            " (false) for programs that read the CSV; Excel files never need it (their text"
+            " cells are typed as text)."
+        },
+    )
 
     def make_range(self, data):
         start, end = data.get("start"), data.get("end")
@@ -53,9 +81,17 @@ class ExportQuerySchema(ReportQuerySchema):
             raise ValidationError(error.message, error.field) from None
         return ReportRange.unbounded(tzinfo, filters)
 
+    @validates("columns")
+    def _few_columns(self, value, **kwargs):
+        if len(value.split(",")) > MAX_COLUMNS:
+            raise ValidationError(f"at most {MAX_COLUMNS} payload columns")
+
     @post_load
     def _to_range(self, data, **kwargs):
-        return {"export": ExportRequest(data["format"], self.make_range(data))}
+        names = data["columns"].split(",") if data.get("columns") else []
+        keys = tuple(dict.fromkeys(name.removeprefix(PAYLOAD_COLUMN) for name in names))
+        request = ExportRequest(data["format"], self.make_range(data), keys, data["formula_guard"])
+        return {"export": request}
 
 
 # The files: CSV as text, Excel as bytes. Generated clients (openapi-python-client) return the

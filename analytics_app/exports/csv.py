@@ -3,8 +3,6 @@
 import csv
 import io
 
-from ..reports.events import COLUMNS
-
 CHUNK_ROWS = 1000
 
 
@@ -30,11 +28,11 @@ def crlf(chunks):
         yield b"".join(block).replace(b"\n", b"\r\n")
 
 
-def from_rows(rows):
-    """Encode rows (tuples in ``COLUMNS`` order) as CSV chunks, header first."""
+def from_rows(rows, header):
+    """Encode rows (tuples in ``header`` order) as CSV chunks, header first."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(COLUMNS)
+    writer.writerow(header)
     for count, row in enumerate(rows, 1):
         writer.writerow(row)
         if count % CHUNK_ROWS == 0:

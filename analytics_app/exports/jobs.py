@@ -162,10 +162,12 @@ def _file_of(job):
 def _write(request, target, report):
     """Write the export to the binary file ``target``; return the rows written."""
     lo, hi = request.span()
+    layout = request.layout
     if request.format == "xlsx":
-        return xlsx.write(stream.rows(lo, hi, request.filters), target, progress=report)
+        rows = stream.rows(lo, hi, request.filters, layout, excel=True)
+        return xlsx.write(rows, target, progress=report, header=layout.header(excel=True))
     rows = -1  # the header line
-    for chunk in stream.csv_chunks(lo, hi, request.filters):
+    for chunk in stream.csv_chunks(lo, hi, request.filters, layout):
         target.write(chunk)
         rows += chunk.count(b"\n")
         report(rows)

@@ -1,7 +1,9 @@
-"""What an export covers: a format and a report range (unbounded: every event); its file name."""
+"""What an export covers: a format, a report range (unbounded: every event) and the columns'
+layout; its file name."""
 
 from dataclasses import dataclass
 
+from ..reports.events import PAYLOAD_COLUMN, Layout
 from ..reports.range import ReportRange
 
 MEDIA_TYPES = {
@@ -14,10 +16,17 @@ MEDIA_TYPES = {
 class ExportRequest:
     format: str
     range: ReportRange
+    payload_keys: tuple[str, ...] = ()
+    formula_guard: bool = True
 
     @property
     def filters(self):
         return self.range.filters
+
+    @property
+    def layout(self):
+        """The columns: times in the range's zone, the payload keys, the CSV guard."""
+        return Layout(self.range.zone, self.payload_keys, self.formula_guard)
 
     def span(self):
         """The UTC instants the range covers, or ``(None, None)`` for every event."""
@@ -30,9 +39,17 @@ class ExportRequest:
         return f"{stem}.{self.format}"
 
     def as_params(self):
-        """The request's range as an export job stores it (see ``from_params``)."""
-        return self.range.as_params()
+        """The request as an export job stores it (see ``from_params``); defaults left out."""
+        params = self.range.as_params()
+        if self.payload_keys:
+            params["columns"] = ",".join(PAYLOAD_COLUMN + key for key in self.payload_keys)
+        if not self.formula_guard:
+            params["formula_guard"] = "false"
+        return params
 
     @classmethod
     def from_params(cls, format, params):
-        return cls(format=format, range=ReportRange.from_params(params))
+        columns = params.get("columns")
+        keys = [name.removeprefix(PAYLOAD_COLUMN) for name in columns.split(",")] if columns else []
+        guard = params.get("formula_guard") != "false"
+        return cls(format, ReportRange.from_params(params), tuple(keys), guard)

@@ -6,10 +6,12 @@ the browser's) may keep.
 
 import tempfile
 
+import sqlalchemy as sa
 from flask import Response, current_app, send_file, stream_with_context
 
 from ..errors import AppError
-from ..reports.events import count_rows
+from ..extensions import db
+from ..reports.events import count_rows, set_time_zone
 from . import jobs, stream, xlsx
 from .request import MEDIA_TYPES
 
@@ -26,6 +28,29 @@ class DirectExportTooLargeError(AppError):
             f"job with POST {jobs_url} (the same parameters, as a JSON body), or export CSV",
             errors={"max_rows": limit, "jobs_url": jobs_url},
         )
+
+
+class ExportTimeZoneError(AppError):
+    status = 422
+
+    def __init__(self, name):
+        super().__init__(
+            f"the database does not know the time zone {name!r}",
+            errors={"query": {"tz": [f"time zone {name!r} unknown to the database"]}},
+        )
+
+
+def check_time_zone(layout):
+    """Refuse (422) a zone PostgreSQL does not know before a CSV starts streaming, when an
+    error could no longer become an answer of its own."""
+    if db.engine.dialect.name != "postgresql":
+        return
+    try:
+        db.session.execute(set_time_zone(layout))
+    except sa.exc.DataError:  # invalid_parameter_value; an outage stays a 503
+        raise ExportTimeZoneError(layout.zone.key) from None
+    finally:
+        db.session.rollback()
 
 
 def direct_limit(export_format):
@@ -57,12 +82,15 @@ def download(export):
     end), so errors still become a proper error response; the temporary file keeps memory flat.
     """
     lo, hi = export.span()
+    layout = export.layout
     if export.format == "csv":
-        body = stream_with_context(stream.csv_chunks(lo, hi, export.filters))
+        check_time_zone(layout)
+        body = stream_with_context(stream.csv_chunks(lo, hi, export.filters, layout))
     else:
         spool = tempfile.TemporaryFile()  # noqa: SIM115 - _file_chunks closes it once sent
         try:
-            xlsx.write(stream.rows(lo, hi, export.filters), spool)
+            rows = stream.rows(lo, hi, export.filters, layout, excel=True)
+            xlsx.write(rows, spool, header=layout.header(excel=True))
         except BaseException:
             spool.close()
             raise
