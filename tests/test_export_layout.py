@@ -141,9 +141,10 @@ def test_an_export_job_keeps_the_zone_columns_and_guard(client):
 def test_libreoffice_opens_the_excel_file_and_runs_no_text(client, tmp_path):
     source = tmp_path / "events.xlsx"
     source.write_bytes(export(client, format="xlsx", tz="Europe/Berlin").content)
+    profile = f"-env:UserInstallation=file://{tmp_path}/profile"
+    convert = ["--convert-to", "csv", "--outdir", str(tmp_path), str(source)]
     subprocess.run(
-        ["soffice", f"-env:UserInstallation=file://{tmp_path}/profile", "--headless"]
-        + ["--convert-to", "csv", "--outdir", str(tmp_path), str(source)],
+        ["soffice", profile, "--headless", *convert],
         check=True,
         capture_output=True,
         timeout=120,

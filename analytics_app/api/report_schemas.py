@@ -57,6 +57,20 @@ class ReportQuerySchema(Schema):
     type = fields.String(validate=[validate.Length(1, 64), NO_NUL])
     src = fields.String(validate=[validate.Length(1, 64), NO_NUL])
     user_id = fields.String(validate=[validate.Length(1, 255), NO_NUL])
+    format = fields.String(
+        validate=validate.OneOf(["csv", "xlsx"]),
+        metadata={
+            "description": "csv or xlsx: the same figures as a table, for analysts (a file);"
+            " without it, JSON."
+        },
+    )
+    formula_guard = fields.Boolean(
+        load_default=True,
+        metadata={
+            "description": "With format=csv: prefix text cells a spreadsheet would run as a"
+            " formula with an apostrophe; false for programs that read the CSV."
+        },
+    )
     compare = fields.String(
         validate=validate.OneOf(["previous"]),
         metadata={
@@ -99,10 +113,15 @@ class ReportQuerySchema(Schema):
         except RangeError as error:
             raise ValidationError(error.message, error.field) from None
 
+    @staticmethod
+    def answer(data):
+        """How to answer: ``format`` (None: JSON) and the CSV's ``formula_guard``."""
+        return {"format": data.get("format"), "formula_guard": data["formula_guard"]}
+
     @post_load
     def _to_range(self, data, **kwargs):
         rng = self.make_range(data)
-        return {"range": rng, "previous": self.previous(rng, data)}
+        return {"range": rng, "previous": self.previous(rng, data), **self.answer(data)}
 
 
 class DauQuerySchema(ReportQuerySchema):
@@ -133,7 +152,8 @@ class DauQuerySchema(ReportQuerySchema):
         if not series:
             day = rng.end if "date" in data else rng.end - timedelta(days=1)
             rng = rng.single(day)
-        return {"range": rng, "series": series, "previous": self.previous(rng, data)}
+        previous = self.previous(rng, data)
+        return {"range": rng, "series": series, "previous": previous, **self.answer(data)}
 
 
 class RetentionQuerySchema(ReportQuerySchema):

@@ -4,6 +4,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from ..auth import READ, require_token
+from ..exports.request import MEDIA_TYPES
+from ..exports.response import report_file
 from ..reports import service
 from . import report_schemas as schemas
 from .docs import BEARER, error_responses
@@ -16,57 +18,74 @@ blp = Blueprint(
 )
 
 
-def _answer(report, args):
-    """The report for the range, with the previous range's figures when asked."""
+def _answer(name, report, args):
+    """The report for the range, with the previous range's figures when asked: JSON, or as a
+    table in a CSV or Excel file."""
     if args["previous"] is None:
-        return report(args["range"])
-    return service.with_previous(report, args["range"], args["previous"])
+        body = report(args["range"])
+    else:
+        body = service.with_previous(report, args["range"], args["previous"])
+    if args["format"] is None:
+        return body
+    return report_file(name, body, args["format"], args["formula_guard"])
+
+
+# The 200 answer besides JSON: the same figures as a table (format=csv|xlsx).
+TABLE_RESPONSE = {
+    200: {
+        "content": {
+            MEDIA_TYPES["csv"]: {"schema": {"type": "string"}},
+            MEDIA_TYPES["xlsx"]: {"schema": {"type": "string", "format": "binary"}},
+        }
+    }
+}
 
 
 @blp.route("/dau")
 class DailyActiveUsers(MethodView):
     @require_token(READ)
-    @blp.doc(security=BEARER)
+    @blp.doc(security=BEARER, responses=TABLE_RESPONSE)
     @blp.arguments(schemas.DauQuerySchema, **schemas.QUERY)
     @blp.response(200, schemas.DauSchema)
     @error_responses(blp, 401, 403, 422)
     def get(self, args):
         """Distinct users on a local day, or per day from start to end (empty days as 0)."""
-        report = service.dau_series if args["series"] else service.dau
-        return _answer(report, args)
+        if args["series"]:
+            return _answer("dau_series", service.dau_series, args)
+        return _answer("dau", service.dau, args)
 
 
 @blp.route("/active-users")
 class ActiveUsers(MethodView):
     @require_token(READ)
-    @blp.doc(security=BEARER)
+    @blp.doc(security=BEARER, responses=TABLE_RESPONSE)
     @blp.arguments(schemas.ReportQuerySchema, **schemas.QUERY)
     @blp.response(200, schemas.ActiveUsersSchema)
     @error_responses(blp, 401, 403, 422)
     def get(self, args):
         """DAU, WAU, MAU and stickiness for each day of the range (default: the last 7 days)."""
-        return _answer(service.active_users, args)
+        return _answer("active_users", service.active_users, args)
 
 
 @blp.route("/engagement")
 class Engagement(MethodView):
     @require_token(READ)
-    @blp.doc(security=BEARER)
+    @blp.doc(security=BEARER, responses=TABLE_RESPONSE)
     @blp.arguments(schemas.ReportQuerySchema, **schemas.QUERY)
     @blp.response(200, schemas.EngagementSchema)
     @error_responses(blp, 401, 403, 422)
     def get(self, args):
         """Events by type and source, events per user, sessions and top pages over the range."""
-        return _answer(service.engagement, args)
+        return _answer("engagement", service.engagement, args)
 
 
 @blp.route("/retention")
 class Retention(MethodView):
     @require_token(READ)
-    @blp.doc(security=BEARER)
+    @blp.doc(security=BEARER, responses=TABLE_RESPONSE)
     @blp.arguments(schemas.RetentionQuerySchema, **schemas.QUERY)
     @blp.response(200, schemas.RetentionSchema)
     @error_responses(blp, 401, 403, 422)
     def get(self, args):
         """Day-1/7/30 retention of the users first seen on each day (default: last 30 days)."""
-        return _answer(service.retention, args)
+        return _answer("retention", service.retention, args)

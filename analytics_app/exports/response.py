@@ -4,6 +4,7 @@ Every one is ``no-store``: an export is a copy of the events, which no cache on 
 the browser's) may keep.
 """
 
+import io
 import tempfile
 
 import sqlalchemy as sa
@@ -11,8 +12,8 @@ from flask import Response, current_app, send_file, stream_with_context
 
 from ..errors import AppError
 from ..extensions import db
-from ..reports.events import count_rows, set_time_zone
-from . import jobs, stream, xlsx
+from ..reports.events import count_rows, guarded, set_time_zone
+from . import csv, jobs, stream, tables, xlsx
 from .request import MEDIA_TYPES
 
 FILE_CHUNK = 64 * 1024
@@ -100,6 +101,32 @@ def download(export):
         body,
         mimetype=MEDIA_TYPES[export.format],
         headers={"Content-Disposition": f'attachment; filename="{export.filename()}"', **NO_STORE},
+    )
+
+
+def _csv_cell(value, guard):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return guarded(value) if guard else value
+
+
+def report_file(report, body, export_format, formula_guard=True):
+    """A report's answer as a CSV or Excel table (``tables``), as an attachment."""
+    header, rows = tables.table(report, body)
+    span = [body["start"], body["end"]] if "start" in body else [body["date"]]
+    stem = report.removesuffix("_series").replace("_", "-")
+    filename = f"{'_'.join([stem, *span])}.{export_format}"
+    if export_format == "csv":
+        cells = ([_csv_cell(value, formula_guard) for value in row] for row in rows)
+        content = b"".join(csv.from_rows(cells, header))
+    else:
+        target = io.BytesIO()
+        xlsx.write(rows, target, header=header, title=report.replace("_", " "))
+        content = target.getvalue()
+    return Response(
+        content,
+        mimetype=MEDIA_TYPES[export_format],
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', **NO_STORE},
     )
 
 
