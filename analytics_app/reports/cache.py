@@ -80,7 +80,9 @@ def _cached(name, params, span, compute):
     ttl = current_app.config["REPORT_CACHE_SECONDS"]
     if ttl == 0:
         return compute()
-    identity = json.dumps([name, params, watermark(*span)], default=str)
+    # The database is part of the key: deployments may share one Redis database.
+    database = current_app.config["SQLALCHEMY_DATABASE_URI"]
+    identity = json.dumps([database, name, params, watermark(*span)], default=str)
     key = f"analytics:report:{name}:{hashlib.sha256(identity.encode()).hexdigest()}"
     store = _store()
     try:
