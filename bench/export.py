@@ -297,8 +297,9 @@ def verify_xlsx(path, rows, verify_rows):
     """Open the file with openpyxl; check its header and row count; return the findings."""
     from openpyxl import load_workbook
 
-    from analytics_app.reports.events import COLUMNS
+    from analytics_app.reports.events import DEFAULT_LAYOUT
 
+    expected = DEFAULT_LAYOUT.header(excel=True)  # the download's: times in UTC
     try:
         workbook = load_workbook(path, read_only=True)
     except Exception as error:  # whatever openpyxl makes of a broken file: a failed check
@@ -317,11 +318,11 @@ def verify_xlsx(path, rows, verify_rows):
     return {
         "opened": True,
         "sheets": len(sheets),
-        "header_ok": tuple(header) == COLUMNS,
+        "header_ok": tuple(header) == expected,
         "rows_counted": counted,
         "rows_expected": rows + len(sheets),  # one header per sheet
         "count_method": method,
-        "ok": tuple(header) == COLUMNS and counted == rows + len(sheets),
+        "ok": tuple(header) == expected and counted == rows + len(sheets),
     }
 
 
