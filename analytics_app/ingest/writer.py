@@ -34,7 +34,7 @@ from datetime import UTC
 import msgspec
 import psycopg
 
-from ..rollup.protocol import BUMP, COVERED_BEFORE, ERASED_AMONG, INGEST_SLOT
+from ..rollup.protocol import BUMP, COVERED_BEFORE, ERASED_AMONG, INGEST_SLOT, START
 
 UNIT, NULL = "\x1f", "\x1e"
 
@@ -99,11 +99,13 @@ SELECT * FROM (
     ORDER BY client_id, ord
 ) first_of_each
 """
-_PG_SLOT = INGEST_SLOT["postgresql"]
+_PG_SLOT, _PG_START = INGEST_SLOT["postgresql"], START["postgresql"]
 _PROTOCOL = {
     "erased_among": ERASED_AMONG,
     "covered_before": COVERED_BEFORE,
-    "bump_generation": BUMP.format(rows=f"SELECT {_PG_SLOT}, 1 FROM stored HAVING count(*) > 0"),
+    "bump_generation": BUMP.format(
+        rows=f"SELECT {_PG_SLOT}, {_PG_START} FROM stored HAVING count(*) > 0"
+    ),
 }
 _PG_FRESH = _WRITE.format(
     batch=_UNNEST, users=_UNNEST_USERS, on_conflict="", rows=_FRESH_ROWS, **_PROTOCOL
@@ -129,7 +131,7 @@ _AFTER_COPY = f"""
 WITH marked AS (
     INSERT INTO rollup_marks (first_ts, last_ts)
     SELECT %(first)s, %(last)s WHERE %(first)s < {COVERED_BEFORE}
-), bumped AS ({BUMP.format(rows=f"VALUES ({_PG_SLOT}, 1)")}
+), bumped AS ({BUMP.format(rows=f"VALUES ({_PG_SLOT}, {_PG_START})")}
 )
 INSERT INTO ingest_audit (
     request_id, subject, remote_addr, user_agent, http_status,
@@ -146,7 +148,7 @@ INSERT OR IGNORE INTO events (client_id, ts, user_id, type, src, payload)
 VALUES (?, ?, ?, ?, ?, ?)
 """
 _SQLITE_BOUNDARY = "SELECT covered_before FROM rollup_boundary"
-_SQLITE_BUMP = BUMP.format(rows=f"VALUES ({INGEST_SLOT['sqlite']}, 1)")
+_SQLITE_BUMP = BUMP.format(rows=f"VALUES ({INGEST_SLOT['sqlite']}, {START['sqlite']})")
 _SQLITE_MARK = "INSERT INTO rollup_marks (first_ts, last_ts) VALUES (?, ?)"
 _SQLITE_AUDIT = """
 INSERT INTO ingest_audit (

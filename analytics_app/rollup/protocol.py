@@ -43,9 +43,12 @@ after a result was computed changes the key of every later read it concerns:
   (one row for all would hold every batch until the one before it had committed). Batches
   only touch time past the boundary, unless they leave a mark.
 - Erasure leaves marks, which is enough.
-- The rollup, when it consumes marks, and retention, when it deletes anything, bump the *cold
-  slot* (``COLD_SLOT``, ``bump_cold``): consumed marks would otherwise let the count of marks
-  fall back to a value an older cache entry was keyed with.
+- The rollup, when it stores days or consumes marks, and retention, when it deletes anything,
+  bump the *cold slot* (``COLD_SLOT``, ``bump_cold``): consumed marks would otherwise let the
+  count of marks fall back to a value an older cache entry was keyed with.
+
+A slot starts at a random value (``START``), so tables emptied (or restored from a backup) do
+not count again through values that cached results were keyed with.
 
 A report whose span ends at or before the boundary is therefore keyed by the cold generation
 and its marks alone, and stays cached while ingest goes on.
@@ -70,11 +73,17 @@ GENERATION_SLOTS = 1024
 COLD_SLOT = ReportGeneration.COLD_SLOT
 INGEST_SLOT = {"postgresql": f"mod(pg_backend_pid(), {GENERATION_SLOTS})", "sqlite": "0"}
 """The SQL of ingest's slot, by dialect."""
+START = {
+    "postgresql": "floor(random() * 1e12)::bigint",
+    "sqlite": "abs(random() % 1000000000000)",
+}
+"""A new slot's first generation, by dialect: random, so that emptied or restored tables do
+not bring back values that cached results were keyed with."""
 BUMP = """
 INSERT INTO report_generations (slot, generation) {rows}
 ON CONFLICT (slot) DO UPDATE SET generation = report_generations.generation + 1
 """
-"""Add 1 to a slot's generation; ``rows`` is ``VALUES (slot, 1)`` or a SELECT of one row."""
+"""Add 1 to a slot's generation; ``rows`` is ``VALUES (slot, START)`` or a SELECT of one row."""
 
 ADVANCE_LOCK_TIMEOUT = "2s"
 """How long moving the boundary waits for batches in flight before giving up.
@@ -132,4 +141,5 @@ def consume_marks(ids):
 
 def bump_cold():
     """Bump the cold generation: cached reports are out of date (the caller commits)."""
-    db.session.execute(sa.text(BUMP.format(rows=f"VALUES ({COLD_SLOT}, 1)")))
+    start = START[db.session.get_bind().dialect.name]
+    db.session.execute(sa.text(BUMP.format(rows=f"VALUES ({COLD_SLOT}, {start})")))

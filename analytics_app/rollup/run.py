@@ -43,8 +43,8 @@ def roll_up(zone_names, start=None, end=None, progress=None):
             if progress:
                 progress(done, total)
     live.refresh(zones, marks, live_until)
-    if marks:
-        protocol.consume_marks([mark_id for mark_id, _, _ in marks])
+    protocol.consume_marks([mark_id for mark_id, _, _ in marks])
+    if marks or total:
         protocol.bump_cold()
     db.session.commit()
     return total
