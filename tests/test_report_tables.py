@@ -78,6 +78,11 @@ def expected_rows(path, body):
             + [c[f"day_{n}"][f] for n in (1, 7, 30) for f in ("users", "rate")]
             for c in body["cohorts"]
         ]
+    if path == "funnel":
+        names = ("step", "users", "conversion", "step_conversion", "median_seconds_from_previous")
+        return [[step[n] for n in names] for step in body["steps"]]
+    if path == "breakdown":
+        return [[row["value"], row["events"], row["users"]] for row in body["rows"]]
     if "series" not in body:
         return [[body["date"], body["dau"], body["period"], body["timezone"]]]
     if path == "dau":
@@ -92,6 +97,8 @@ CASES = [
     ("active-users", RANGE),
     ("engagement", RANGE),
     ("retention", RANGE),
+    ("funnel", {**RANGE, "step": ["page_view", "page_view"], "window": "3d"}),
+    ("breakdown", {**RANGE, "by": "payload.page"}),
 ]
 
 
@@ -108,7 +115,7 @@ def test_excel_holds_the_same_figures_as_the_json_with_real_dates(client, path, 
     rows = xlsx_table(client, path, **params)
     assert rows[0] == csv_table(client, path, **params)[0]
     expected = expected_rows(path, body)
-    if path != "engagement":  # date columns are dates
+    if path in ("dau", "active-users", "retention"):  # date columns are dates
         for row in expected:
             row[0] = datetime.combine(date.fromisoformat(row[0]), datetime.min.time())
     assert rows[1:] == expected
@@ -122,6 +129,13 @@ def test_compare_previous_tables_say_which_range_a_row_belongs_to(client):
     assert [row[1:] for row in table[5:]] == [
         [as_text(v) for v in row] for row in expected_rows("dau", body["previous"])
     ]
+
+
+@pytest.mark.parametrize(("path", "params"), CASES[-2:])
+def test_funnels_and_breakdowns_compare_with_the_previous_range(client, path, params):
+    body = fetch(client, path, compare="previous", **params).json()
+    earlier = {"start": START - timedelta(days=4), "end": START - timedelta(days=1)}
+    assert body["previous"] == fetch(client, path, **{**params, **earlier}).json()
 
 
 def test_report_csv_guards_formulas_unless_told_not_to(client):

@@ -13,7 +13,7 @@ from ..reports.steps import (
     parse_step,
     parse_window,
 )
-from .report_schemas import NO_NUL, RangeSchema, ReportQuerySchema
+from .report_schemas import NO_NUL, PREVIOUS, RangeSchema, ReportQuerySchema
 
 STEP_HELP = (
     "A step: an event type, optionally with payload conditions (string equality on top-level"
@@ -63,7 +63,13 @@ class FunnelQuerySchema(ReportQuerySchema):
         except StepError as error:
             raise ValidationError(str(error), "window") from None
         funnel = Funnel(tuple(steps), window, data["window"])
-        return {"range": self.make_range(data), "funnel": funnel}
+        rng = self.make_range(data)
+        return {
+            "range": rng,
+            "previous": self.previous(rng, data),
+            **self.answer(data),
+            "funnel": funnel,
+        }
 
 
 class BreakdownQuerySchema(ReportQuerySchema):
@@ -86,7 +92,14 @@ class BreakdownQuerySchema(ReportQuerySchema):
             dimension = Dimension.parse(data["by"])
         except DimensionError as error:
             raise ValidationError(str(error), "by") from None
-        return {"range": self.make_range(data), "dimension": dimension, "limit": data["limit"]}
+        rng = self.make_range(data)
+        return {
+            "range": rng,
+            "previous": self.previous(rng, data),
+            **self.answer(data),
+            "dimension": dimension,
+            "limit": data["limit"],
+        }
 
 
 class FunnelStepSchema(Schema):
@@ -108,9 +121,13 @@ class FunnelStepSchema(Schema):
     )
 
 
-class FunnelSchema(RangeSchema):
+class FunnelFiguresSchema(RangeSchema):
     window = fields.String(required=True)
     steps = fields.List(fields.Nested(FunnelStepSchema), required=True)
+
+
+class FunnelSchema(FunnelFiguresSchema):
+    previous = fields.Nested(FunnelFiguresSchema, metadata={"description": PREVIOUS})
 
 
 class BreakdownRowSchema(Schema):
@@ -126,7 +143,7 @@ class BreakdownRowSchema(Schema):
     users = fields.Integer(required=True, metadata={"description": "Distinct users."})
 
 
-class BreakdownSchema(RangeSchema):
+class BreakdownFiguresSchema(RangeSchema):
     by = fields.String(required=True)
     rows = fields.List(
         fields.Nested(BreakdownRowSchema),
@@ -136,3 +153,7 @@ class BreakdownSchema(RangeSchema):
             " null row, each only when it has events."
         },
     )
+
+
+class BreakdownSchema(BreakdownFiguresSchema):
+    previous = fields.Nested(BreakdownFiguresSchema, metadata={"description": PREVIOUS})

@@ -9,6 +9,7 @@ from ..reports.funnels import funnel_report
 from . import funnel_schemas as schemas
 from .docs import BEARER, error_responses
 from .report_schemas import QUERY
+from .reports import TABLE_RESPONSE, answer
 
 blp = Blueprint(
     "funnels",
@@ -21,7 +22,7 @@ blp = Blueprint(
 @blp.route("/funnel")
 class FunnelReport(MethodView):
     @require_token(READ)
-    @blp.doc(security=BEARER)
+    @blp.doc(security=BEARER, responses=TABLE_RESPONSE)
     @blp.arguments(schemas.FunnelQuerySchema, **QUERY)
     @blp.response(200, schemas.FunnelSchema)
     @error_responses(blp, 401, 403, 422)
@@ -32,16 +33,18 @@ class FunnelReport(MethodView):
         one before or later, the first inside the range's local days and the last within the
         window after it (it may fall after the range). Each user counts once per step.
         """
-        return funnel_report(args["range"], args["funnel"])
+        return answer("funnel", lambda rng: funnel_report(rng, args["funnel"]), args)
 
 
 @blp.route("/breakdown")
 class BreakdownReport(MethodView):
     @require_token(READ)
-    @blp.doc(security=BEARER)
+    @blp.doc(security=BEARER, responses=TABLE_RESPONSE)
     @blp.arguments(schemas.BreakdownQuerySchema, **QUERY)
     @blp.response(200, schemas.BreakdownSchema)
     @error_responses(blp, 401, 403, 422)
     def get(self, args):
         """Events and distinct users per value of type, src or a payload key, top ones first."""
-        return breakdown(args["range"], args["dimension"], args["limit"])
+        return answer(
+            "breakdown", lambda rng: breakdown(rng, args["dimension"], args["limit"]), args
+        )

@@ -18,9 +18,9 @@ blp = Blueprint(
 )
 
 
-def _answer(name, report, args):
-    """The report for the range, with the previous range's figures when asked: JSON, or as a
-    table in a CSV or Excel file."""
+def answer(name, report, args):
+    """``report(range)`` (named ``name`` as ``exports.tables`` knows it), with the previous
+    range's figures when asked: JSON, or as a table in a CSV or Excel file."""
     if args["previous"] is None:
         body = report(args["range"])
     else:
@@ -51,8 +51,8 @@ class DailyActiveUsers(MethodView):
     def get(self, args):
         """Distinct users on a local day, or per day from start to end (empty days as 0)."""
         if args["series"]:
-            return _answer("dau_series", service.dau_series, args)
-        return _answer("dau", service.dau, args)
+            return answer("dau_series", service.dau_series, args)
+        return answer("dau", service.dau, args)
 
 
 @blp.route("/active-users")
@@ -64,7 +64,7 @@ class ActiveUsers(MethodView):
     @error_responses(blp, 401, 403, 422)
     def get(self, args):
         """DAU, WAU, MAU and stickiness for each day of the range (default: the last 7 days)."""
-        return _answer("active_users", service.active_users, args)
+        return answer("active_users", service.active_users, args)
 
 
 @blp.route("/engagement")
@@ -76,7 +76,7 @@ class Engagement(MethodView):
     @error_responses(blp, 401, 403, 422)
     def get(self, args):
         """Events by type and source, events per user, sessions and top pages over the range."""
-        return _answer("engagement", service.engagement, args)
+        return answer("engagement", service.engagement, args)
 
 
 @blp.route("/retention")
@@ -88,4 +88,4 @@ class Retention(MethodView):
     @error_responses(blp, 401, 403, 422)
     def get(self, args):
         """Day-1/7/30 retention of the users first seen on each day (default: last 30 days)."""
-        return _answer("retention", service.retention, args)
+        return answer("retention", service.retention, args)

@@ -58,12 +58,24 @@ def _retention(body):
     return header, rows
 
 
+def _funnel(body):
+    names = ("step", "users", "conversion", "step_conversion", "median_seconds_from_previous")
+    return names, [tuple(step[n] for n in names) for step in body["steps"]]
+
+
+def _breakdown(body):
+    names = ("value", "events", "users")
+    return (body["by"], *names[1:]), [tuple(row[n] for n in names) for row in body["rows"]]
+
+
 TABLES = {
     "dau": _dau,
     "dau_series": _dau_series,
     "active_users": _active_users,
     "engagement": _engagement,
     "retention": _retention,
+    "funnel": _funnel,
+    "breakdown": _breakdown,
 }
 
 

@@ -116,4 +116,4 @@ def breakdown(rng, dimension, limit=DEFAULT_LIMIT):
             "rows": rows,
         }
 
-    return cached("breakdown", [*rng.key(), dimension.text, limit], compute)
+    return cached("breakdown", [*rng.key(), dimension.text, limit], rng.span(), compute)

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from ..extensions import db
+from .payload import payload_text
 from .range import NO_FILTERS
 from .raw import conditions, events
 
@@ -59,19 +60,13 @@ def guarded(text):
     return text
 
 
-def payload_text(value):
-    """A payload value as CSV text: strings as they are, anything else as JSON (``->>``)."""
-    if value is None or isinstance(value, str):
-        return value
-    return json.dumps(value, ensure_ascii=False)
-
-
 def select_rows(dialect, lo=None, hi=None, filters=NO_FILTERS, layout=DEFAULT_LAYOUT, excel=False):
     """The export query, oldest first; ``lo``/``hi`` bound ``ts`` when given.
 
     PostgreSQL gives every value ready: ``ts`` as text in the session's time zone (see
     ``set_time_zone``) for CSV, as a local date-time for Excel. SQLite has no time
-    zones: ``ts`` comes as stored (UTC) and ``finish_row`` completes the row.
+    zones: ``ts`` comes as stored (UTC) and ``finish_row`` completes the row. CSV payload keys
+    are text as ``payload.payload_text`` reads them, alike on both.
     """
     clauses = list(conditions(filters))
     if lo is not None:
@@ -83,11 +78,12 @@ def select_rows(dialect, lo=None, hi=None, filters=NO_FILTERS, layout=DEFAULT_LA
         ts = sa.func.timezone(layout.zone.key, events.c.ts)
     else:
         ts = sa.func.to_char(events.c.ts, _PG_ISO)
-    keys = {key: events.c.payload[key] for key in layout.payload_keys}
-    if dialect != "postgresql":
-        keys = {}  # taken from the payload's text in Python
-    elif not excel:
-        keys = {key: guard(value.as_string()) for key, value in keys.items()}
+    if not excel:
+        keys = {key: guard(payload_text(key)) for key in layout.payload_keys}
+    elif dialect == "postgresql":
+        keys = {key: events.c.payload[key] for key in layout.payload_keys}
+    else:
+        keys = {}  # SQLite's JSON functions turn booleans into 1 and 0: taken in Python
     return (
         sa.select(
             events.c.id.label("id"),
@@ -107,20 +103,17 @@ def finish_row(dialect, row, layout, excel=False):
     """A row of ``select_rows`` as the export shows it.
 
     PostgreSQL's need only Excel's payload values typed. SQLite's get the UTC time in the
-    layout's zone and the payload keys, taken from the payload's text: as CSV text (guarded)
-    or Excel values.
+    layout's zone, and for Excel the payload keys, taken from the payload's text.
     """
     if dialect == "postgresql":
         typed = excel and layout.payload_keys
         return (*row[:6], *map(excel_value, row[6:])) if typed else tuple(row)
     moment = row[1].astimezone(layout.zone)  # read back aware, in UTC (``Timestamp``)
+    if not excel:
+        return (row[0], moment.isoformat(timespec="microseconds"), *row[2:])
     payload = json.loads(row[5]) if layout.payload_keys and row[5] else {}
-    values = [payload.get(key) for key in layout.payload_keys]
-    if excel:
-        return (row[0], moment.replace(tzinfo=None), *row[2:6], *map(excel_value, values))
-    ts = moment.isoformat(timespec="microseconds")
-    guard = guarded if layout.formula_guard else (lambda text: text)
-    return (row[0], ts, *row[2:6], *(guard(payload_text(value)) for value in values))
+    values = (excel_value(payload.get(key)) for key in layout.payload_keys)
+    return (row[0], moment.replace(tzinfo=None), *row[2:6], *values)
 
 
 def excel_value(value):

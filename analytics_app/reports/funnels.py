@@ -107,4 +107,5 @@ def funnel_report(rng, funnel):
             "steps": rows,
         }
 
-    return cached("funnel", [*rng.key(), *funnel.key()], compute)
+    lo, hi = rng.span()  # a chain's last event may fall up to the window after the range
+    return cached("funnel", [*rng.key(), *funnel.key()], (lo, hi + funnel.window), compute)
