@@ -59,6 +59,7 @@ def test_the_conversion_keeps_every_row_and_every_duplicate_guarantee(filled, se
         ids = db.session.execute(text("SELECT count(*) FROM event_ids")).scalar()
         assert ids == sum(1 for row in before if row.client_id is not None)
         made = partitions.make_ahead()
+        upgrade(directory=MIGRATIONS)  # the later migrations, which the code ingesting needs
         db.session.remove()
     assert made[0] == f"events_p{datetime.now(UTC) + timedelta(days=1):%Y%m%d}"
 
