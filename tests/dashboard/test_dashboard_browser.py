@@ -330,7 +330,7 @@ def test_export_buttons_download_the_rows_on_screen(admin_page, site):
     workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True)
     [sheet] = workbook.worksheets
     header, *rows = list(sheet.iter_rows(values_only=True))
-    assert header == ("id", "ts", "user_id", "type", "src", "payload")
+    assert header == ("id", "ts (UTC)", "user_id", "type", "src", "payload")  # the view's zone
     assert len(rows) == expected
     assert {(row[3], row[4]) for row in rows} == {("search_query", "web_app")}
 
