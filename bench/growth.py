@@ -10,6 +10,9 @@ Run from the repository root (see bench/README.md, "Growth benchmark"):
   cleanup does (drop whole partitions, batches at the edge). For each: wall time, WAL written
   (``pg_current_wal_lsn()`` before and after, the whole server's, so other sessions' writes
   count too) and the size of events and event_ids afterwards.
+* ``.venv/bin/python bench/growth.py convert``: ``--convert-events`` events in a table at
+  migration 0008 (one plain table), then migration 0009 timed, with the WAL it wrote: what
+  converting a live installation costs.
 * ``.venv/bin/python bench/growth.py replica``: a private primary and its streaming replica
   (``tests/replica.py``), ``--replica-events`` events over 30 days, and the DAU series, the
   engagement report and today's DAU over HTTP, from an app without and with
@@ -43,7 +46,7 @@ SELECT (SELECT sum(pg_total_relation_size(relid)) FROM pg_partition_tree('events
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("what", choices=["retention", "replica"])
+    parser.add_argument("what", choices=["retention", "convert", "replica"])
     parser.add_argument("--database", default=DATABASE, help="the retention bench's database")
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432")
     parser.add_argument("--events", type=int, default=10_000_000)
@@ -51,6 +54,7 @@ def parse_args(argv):
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--keep-days", type=int, default=30, help="the retention applied")
     parser.add_argument("--replica-events", type=int, default=1_000_000)
+    parser.add_argument("--convert-events", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=30, help="requests per report and app")
     parser.add_argument("--keep", action="store_true", help="keep the databases afterwards")
     return parser.parse_args(argv)
@@ -132,6 +136,46 @@ def retention(args):
     return result
 
 
+_FILL_FLAT = """
+INSERT INTO events (client_id, ts, user_id, type, src, payload)
+SELECT md5(i::text)::uuid::text, now() - make_interval(secs => i * 0.7),
+       'user-' || (i %% 50000), 'page_view', 'web_app',
+       jsonb_build_object('page', '/p/' || (i %% 100), 'session_id', 's' || (i / 64))
+FROM generate_series(1, %s) AS i
+"""
+
+
+def convert(args):
+    """Time migration 0009 on a filled plain table."""
+    from flask_migrate import upgrade
+
+    from analytics_app import create_app
+
+    database = Database(args.postgres, f"{args.database}_convert")
+    database.recreate()
+    try:
+        env = app_environment(database.url, secrets.token_urlsafe(48), **READ_SETTINGS)
+        app = create_app(env)
+        migrations = str(ROOT / "migrations")
+        with app.app_context():
+            upgrade(directory=migrations, revision="0008")
+            with database.connect(autocommit=True) as connection:
+                connection.execute(_FILL_FLAT, (args.convert_events,))
+                connection.execute("VACUUM ANALYZE events")
+                lsn = connection.execute("SELECT pg_current_wal_lsn()").fetchone()[0]
+            began = time.perf_counter()
+            upgrade(directory=migrations, revision="0009")
+            seconds = time.perf_counter() - began
+            from analytics_app.extensions import db
+
+            db.engine.dispose()
+        wal = _wal_since(database, lsn)
+    finally:
+        database.drop()
+    print(f"  {args.convert_events:,} events converted in {seconds:.1f} s, WAL {wal / 1e6:,.0f} MB")
+    return {"events": args.convert_events, "seconds": round(seconds, 2), "wal_bytes": wal}
+
+
 def _timed_reports(port, token, repeat):
     today = today_utc()
     paths = {
@@ -203,7 +247,7 @@ def main(argv=None):
     args = parse_args(argv)
     load = os.getloadavg()[0]
     print(f"growth bench ({args.what}) {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load {load:.2f}")
-    result = retention(args) if args.what == "retention" else replica(args)
+    result = {"retention": retention, "convert": convert, "replica": replica}[args.what](args)
     result.update(
         machine=machine(), load_before=round(load, 2), load_after=round(os.getloadavg()[0], 2)
     )
