@@ -12,7 +12,6 @@ lags longer, or cannot be reached, is passed over: the request reads the primary
 so and ``analytics_report_reads_total{database="primary"}`` counts it.
 """
 
-import functools
 import logging
 import time
 from contextlib import contextmanager
@@ -82,14 +81,3 @@ def on_replica():
         yield
     finally:
         g.pop("report_engine", None)
-
-
-def reading(compute):
-    """``compute`` with its reads sent to the caught-up replica (``on_replica``)."""
-
-    @functools.wraps(compute)
-    def run():
-        with on_replica():
-            return compute()
-
-    return run
