@@ -87,13 +87,13 @@ def test_a_dau_date_after_today_is_a_422_naming_date(client):
     assert list(response.json()["errors"]["query"]) == ["date"]
 
 
-def test_dau_without_a_date_is_the_last_complete_day_in_the_seed_shape(client):
+def test_dau_without_a_date_is_today_so_far_in_the_seed_shape(client):
     yesterday = today() - timedelta(days=1)
     ingest_days(client, [yesterday], users_per_day=2)
     ingest_days(client, [today()], users_per_day=5)
     body = get(client, "dau")  # the seed's curl example: no parameters at all
-    assert body == {"dau": 2, "date": str(yesterday), "period": "24h", "timezone": "UTC"}
-    assert get(client, "dau", date=today())["dau"] == 5
+    assert body == {"dau": 5, "date": str(today()), "period": "24h", "timezone": "UTC"}
+    assert get(client, "dau", date=yesterday)["dau"] == 2
 
 
 def test_compare_previous_adds_the_range_of_equal_length_just_before(client):

@@ -4,8 +4,6 @@ Query schemas load into a ``ReportRange`` (under ``range``), so the range's defa
 are applied in one place and a bad value is a 422 naming its parameter.
 """
 
-from datetime import timedelta
-
 from flask import current_app
 from marshmallow import (
     RAISE,
@@ -126,7 +124,7 @@ class ReportQuerySchema(Schema):
 
 class DauQuerySchema(ReportQuerySchema):
     date = bounded_date(
-        "One local day, today at the latest (default: the last complete day, yesterday)."
+        "One local day, today at the latest (default: today in REPORT_TIMEZONE, so far)."
     )
 
     @validates_schema
@@ -138,7 +136,7 @@ class DauQuerySchema(ReportQuerySchema):
 
     @post_load
     def _to_range(self, data, **kwargs):
-        """``range``: the one day (``date``, default the last complete day) or the series'
+        """``range``: the one day (``date``, default today, as in the seed) or the series'
         days (``series``)."""
         series = "start" in data
         if not series:
@@ -150,8 +148,7 @@ class DauQuerySchema(ReportQuerySchema):
                 raise
             raise ValidationError(error.messages, "date") from None
         if not series:
-            day = rng.end if "date" in data else rng.end - timedelta(days=1)
-            rng = rng.single(day)
+            rng = rng.single(rng.end)
         previous = self.previous(rng, data)
         return {"range": rng, "series": series, "previous": previous, **self.answer(data)}
 
