@@ -165,7 +165,8 @@ def cleanup_command():
     with click.progressbar(length=0, label="Deleting", show_pos=True) as bar:
         deleted = retention.clean_up(progress=lambda count: bar.update(count))
     click.echo(
-        f"deleted {deleted['events']} event(s), {deleted['metrics']} metric row(s)"
+        f"deleted {deleted['events']} event(s), {deleted['metrics']} metric row(s),"
+        f" {deleted['activity_days']} day(s) of activity"
         f" and {deleted['exports']} expired export file(s)"
     )
 

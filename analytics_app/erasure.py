@@ -4,7 +4,8 @@ The request (API) records the job and the erased id in one transaction, so event
 it are dropped at once. The job first waits for the batches in flight, then deletes the stored
 events in short batches, each leaving a rollup mark for the span it removed, so the next rollup
 recomputes exactly the days the user touched (``rollup.protocol`` says why nothing slips
-through). A retried job carries on where it stopped.
+through); the user's stored activity goes too, older days' included. A retried job carries on
+where it stopped.
 """
 
 import sqlalchemy as sa
@@ -15,7 +16,7 @@ from .extensions import db
 from .ingest.anonymize import hash_user_id
 from .job_lifecycle import JobStatus, claim, running
 from .models import ErasedUser, ErasureJob, Event, EventId
-from .rollup import protocol
+from .rollup import activity, protocol
 
 BATCH_SIZE = 5000
 
@@ -54,6 +55,8 @@ def run(job_id):
         protocol.wait_for_ingest()
         while _delete_batch(job):
             pass
+        activity.forget_user(job.user_id)
+        db.session.commit()
 
 
 def _delete_batch(job):

@@ -6,7 +6,8 @@ remains past retention (the partition the cutoff falls in, events waiting in the
 partition, and SQLite's one table) is deleted in short batches: each its own small transaction
 (a ``DELETE`` of at most ``BATCH_SIZE`` rows found through the ``ts`` index), so ingestion is
 never locked out for long. Deleted events take their client ids along. Rollups of the deleted
-events' days are kept: metrics outlive events on purpose. Whatever deletes anything bumps the
+events' days are kept: metrics, and the activity the rollup stores beside them, outlive
+events on purpose, and go at ``METRICS_RETENTION_DAYS``. Whatever deletes anything bumps the
 cold report generation in its transaction (``rollup.protocol``): cached reports reading those
 days are out of date.
 """
@@ -21,7 +22,7 @@ from .exports import jobs as export_jobs
 from .extensions import db
 from .models import DailyMetric
 from .models.types import Timestamp
-from .rollup import protocol
+from .rollup import activity, protocol
 
 BATCH_SIZE = 5000
 
@@ -88,5 +89,6 @@ def clean_up(progress=None):
     return {
         "events": dropped + delete_events_in_batches(event_cutoff, progress),
         "metrics": _in_batches(lambda: _delete_metrics(metric_cutoff), progress),
+        "activity_days": activity.forget_before(metric_cutoff),
         "exports": export_jobs.expire_finished(),
     }

@@ -1,5 +1,6 @@
 """Database models, one aggregate per module."""
 
+from .activity import PageDay, SessionDay, UserDay, UserSeen
 from .audit import IngestAudit
 from .daily_metrics import DailyMetric
 from .erasure import ErasedUser, ErasureJob
@@ -22,7 +23,11 @@ __all__ = [
     "IngestAudit",
     "LiveDay",
     "LiveDayUser",
+    "PageDay",
     "ReportGeneration",
     "RollupBoundary",
     "RollupMark",
+    "SessionDay",
+    "UserDay",
+    "UserSeen",
 ]

@@ -146,7 +146,7 @@ def event_counts(spans, filters=NO_FILTERS):
     return result
 
 
-def _epoch_seconds(expression):
+def epoch_seconds(expression):
     """Seconds since 1970 of a timestamp expression, in the dialect at hand."""
     if db.engine.dialect.name == "postgresql":
         return sa.extract("epoch", expression)
@@ -166,7 +166,7 @@ def sessions(lo, hi, filters=NO_FILTERS):
         .group_by(session_id)
         .subquery()
     )
-    length = _epoch_seconds(per_session.c.last) - _epoch_seconds(per_session.c.first)
+    length = epoch_seconds(per_session.c.last) - epoch_seconds(per_session.c.first)
     count, average = db.session.execute(
         sa.select(sa.func.count(), sa.func.avg(length)).select_from(per_session)
     ).one()

@@ -1,6 +1,6 @@
-"""Assemble reports for a ``ReportRange``: rollups for finished, clean days and for today's DAU;
-raw events for the rest of today, stale days, other time zones and filtered queries. Results
-are JSON-ready dicts, cached briefly.
+"""Assemble reports for a ``ReportRange``: rollups and the stored activity for finished, clean
+days and today's live count; raw events for the rest of today, stale days, other time zones and
+filtered queries. Results are JSON-ready dicts, cached briefly.
 """
 
 from datetime import timedelta
@@ -8,7 +8,7 @@ from itertools import pairwise
 
 from flask import current_app
 
-from . import live, raw, stored
+from . import activity, live, raw, stored
 from .cache import cached
 from .range import Filters
 
@@ -33,8 +33,13 @@ def _user_counts(name, rng):
         rolled = stored.read_values(name, rng.tz, finished)
         values = {date: v for date, v in rolled.items() if date not in stale}
         current = [d for d in days if d.date == today]
-        if name == "dau" and current and (count := live.dau(rng.tz, current[0], marks)) is not None:
-            values[today] = count
+        if current:
+            if name == "dau":
+                count = live.dau(rng.tz, current[0], marks)
+            else:
+                count = activity.trailing_today(rng, current[0], length, marks)
+            if count is not None:
+                values[today] = count
     missing = [d for d in days if d.date not in values]
     spans = [(rng.day(d.date - timedelta(days=length - 1)).start, d.end) for d in missing]
     counts = raw.distinct_users(spans, rng.filters)
@@ -141,20 +146,38 @@ def _contiguous(days):
     return all(b.date - a.date == timedelta(days=1) for a, b in pairwise(days))
 
 
+def _engagement_figures(rng):
+    """Users, sessions and top pages: from the stored activity when it answers, else raw."""
+    lo, hi = rng.span()
+    found = (None, None, None)
+    if _uses_rollups(rng):
+        marks = stored.read_marks()
+        found = (
+            activity.range_users(rng, marks),
+            activity.sessions(rng, marks),
+            activity.top_pages(rng, marks),
+        )
+    users, sessions, pages = found
+    if users is None:
+        [users] = raw.distinct_users([(lo, hi)], rng.filters)
+    return (
+        users,
+        sessions if sessions is not None else raw.sessions(lo, hi, rng.filters),
+        pages if pages is not None else raw.top_pages(lo, hi, rng.filters),
+    )
+
+
 def engagement(rng):
     """Events by type and source, users, events per user, sessions and top pages."""
 
     def compute():
-        lo, hi = rng.span()
         counts = _event_counts(rng)
         by_type, by_source = {}, {}
         for (type_, src), value in counts.items():
             by_type[type_] = by_type.get(type_, 0) + value
             by_source[src or ""] = by_source.get(src or "", 0) + value
         total = sum(counts.values())
-        [users] = raw.distinct_users([(lo, hi)], rng.filters)
-        session_count, average = raw.sessions(lo, hi, rng.filters)
-        pages = raw.top_pages(lo, hi, rng.filters)
+        users, (session_count, average), pages = _engagement_figures(rng)
         return {
             **_range_fields(rng),
             "events": total,
@@ -180,8 +203,12 @@ def retention(rng):
         horizon = [
             rng.day(rng.end + timedelta(days=n)) for n in range(1, (last - rng.end).days + 1)
         ]
-        spans = [(d.start, d.end) for d in cohort_days], [(d.start, d.end) for d in horizon]
-        rows = raw.retention(*spans, RETENTION_OFFSETS, rng.filters)
+        rows = None
+        if _uses_rollups(rng):
+            rows = activity.retention(rng, last, RETENTION_OFFSETS, stored.read_marks())
+        if rows is None:
+            spans = [(d.start, d.end) for d in cohort_days], [(d.start, d.end) for d in horizon]
+            rows = raw.retention(*spans, RETENTION_OFFSETS, rng.filters)
         cohorts = []
         for day, (new_users, retained) in zip(cohort_days, rows, strict=True):
             figures = {}

@@ -11,10 +11,14 @@ import sqlalchemy as sa
 from ..extensions import db
 from ..models import DailyMetric, RollupMark
 from .periods import as_utc, local_date
+from .raw import events
 
 TRAILING_DAYS = {"dau": 1, "wau": 7, "mau": 30}
 """The active-user figures the rollup stores, and how many days ending on a day each counts."""
 LONGEST_TRAILING = max(TRAILING_DAYS.values())
+ROLLED = "sessions"
+"""The figure that says a day is rolled: stored for every rolled day, 0 included, since the
+activity rollups (migration 0011), so days rolled before them are rolled again."""
 
 
 def rolled_zones(config):
@@ -45,12 +49,44 @@ def stale_days(marks, tzinfo, trailing=LONGEST_TRAILING):
 
 
 def last_rolled_date(tz):
-    """The latest date with a stored ``dau`` for zone ``tz`` (a name), or None."""
+    """The latest rolled date of zone ``tz`` (a name), or None."""
     return db.session.scalar(
         sa.select(sa.func.max(DailyMetric.date)).where(
-            DailyMetric.name == "dau", DailyMetric.dimensions == dimensions(tz)
+            DailyMetric.name == ROLLED, DailyMetric.dimensions == dimensions(tz)
         )
     )
+
+
+def _rolled(tz):
+    return sa.and_(DailyMetric.name == ROLLED, DailyMetric.dimensions == dimensions(tz))
+
+
+def current(tzinfo, marks, first, last):
+    """Whether every day ``first``..``last`` of the zone is rolled and no mark touches one."""
+    if last < first:
+        return True
+    for _, first_ts, last_ts in marks:
+        span = local_date(as_utc(first_ts), tzinfo), local_date(as_utc(last_ts), tzinfo)
+        if span[0] <= last and span[1] >= first:
+            return False
+    rolled = db.session.scalar(
+        sa.select(sa.func.count()).where(
+            _rolled(tzinfo.key), DailyMetric.date >= first, DailyMetric.date <= last
+        )
+    )
+    return rolled == (last - first).days + 1
+
+
+def first_rolled_date(tzinfo):
+    """The zone's earliest rolled date, if no stored event is older; else None.
+
+    Stored activity knows every user's first day from then on (``reports.activity``).
+    """
+    first = db.session.scalar(sa.select(sa.func.min(DailyMetric.date)).where(_rolled(tzinfo.key)))
+    oldest = db.session.scalar(sa.select(sa.func.min(events.c.ts)))
+    if first is None or (oldest is not None and local_date(as_utc(oldest), tzinfo) < first):
+        return None
+    return first
 
 
 def read_values(name, tz, dates):

@@ -1,9 +1,10 @@
 """Finished days' rollups: which days to compute, computing them, and storing them.
 
 Per local day and rolled zone the rollup stores ``dau``, ``wau`` (distinct users over the 7
-days ending that day), ``mau`` (30 days) and ``events`` per (type, src) in the ``metrics``
-table. A day is recomputed from scratch every time, so a rerun or a retry after a crash never
-changes a number.
+days ending that day), ``mau`` (30 days), ``events`` per (type, src) and the day's sessions
+(``reports.activity.SESSIONS``, from the activity ``rollup.activity`` stored first) in the
+``metrics`` table. A day is recomputed from scratch every time, so a rerun or a retry after a
+crash never changes a number.
 """
 
 from datetime import timedelta
@@ -13,6 +14,7 @@ import sqlalchemy as sa
 from ..extensions import db
 from ..models import DailyMetric
 from ..reports import raw
+from ..reports.activity import SESSION_MICROSECONDS, SESSIONS, session_figures
 from ..reports.periods import as_utc, day_in, days_between, local_date, today_in
 from ..reports.stored import (
     LONGEST_TRAILING,
@@ -42,6 +44,9 @@ def compute_days(dates, tzinfo):
     for day, by_key in zip(days, counts, strict=True):
         for (type_, src), value in sorted(by_key.items(), key=lambda item: str(item[0])):
             result[day.date].append(("events", dimensions(tz, type=type_, src=src), value))
+    for date, (count, microseconds) in session_figures(tz, dates).items():
+        result[date].append((SESSIONS, dimensions(tz), count))
+        result[date].append((SESSION_MICROSECONDS, dimensions(tz), microseconds))
     return result
 
 

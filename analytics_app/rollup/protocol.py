@@ -52,6 +52,13 @@ not count again through values that cached results were keyed with.
 
 A report whose span ends at or before the boundary is therefore keyed by the cold generation
 and its marks alone, and stays cached while ingest goes on.
+
+**The stored activity** (``rollup.activity``: users per day, first and last seen, sessions and
+page views per day) follows the same rules as the daily metrics: a marked day is stale for it
+too, and recomputed with them. A first or last seen date may depend on any earlier day, so
+readers (``reports.activity``) use it only when no mark touches a day up to the last one they
+need (``reports.stored.current``). Erasure also deletes the user's activity rows outright, for
+the days older than the events kept, which no mark reaches.
 """
 
 from datetime import UTC

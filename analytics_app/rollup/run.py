@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from ..extensions import db
 from ..reports.periods import local_midnight, today_in, zone
 from ..reports.stored import read_marks
-from . import live, protocol
+from . import activity, live, protocol
 from .days import compute_days, days_to_roll, store_days
 
 CHUNK_DAYS = 31
@@ -37,6 +37,7 @@ def roll_up(zone_names, start=None, end=None, progress=None):
     for tzinfo, dates in plan:
         for offset in range(0, len(dates), CHUNK_DAYS):
             chunk = dates[offset : offset + CHUNK_DAYS]
+            activity.store(chunk, tzinfo)
             store_days(compute_days(chunk, tzinfo), tzinfo)
             db.session.commit()
             done += len(chunk)

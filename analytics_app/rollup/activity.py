@@ -1,0 +1,134 @@
+"""Store finished days' activity (``models.activity``) and keep it exact through erasure and
+retention; ``reports.activity`` reads it.
+
+A day is stored from scratch every time (its rows deleted, then recomputed from events), as
+its metrics are, so a rerun never changes a row; ``rollup.protocol`` says which days are
+recomputed and why that is exact. ``users_seen`` is always the min and max of each user's
+``user_days`` of the zone: the users whose days change get theirs recomputed in the same
+transaction.
+"""
+
+import sqlalchemy as sa
+from sqlalchemy.orm import aliased
+
+from ..extensions import db
+from ..models import PageDay, SessionDay, UserDay, UserSeen
+from ..reports import daily
+from ..reports.periods import day_in
+from . import protocol
+
+
+def store(dates, tzinfo):
+    """Replace the activity rows of these finished dates of the zone (the caller commits)."""
+    tz, days = tzinfo.key, [day_in(d, tzinfo) for d in dates]
+    _store_user_days(tz, days)
+    _store_sessions(tz, days)
+    db.session.execute(sa.delete(PageDay).where(PageDay.tz == tz, PageDay.date.in_(dates)))
+    pages = daily.page_views(days).subquery()
+    rows = sa.select(pages.c.date, sa.literal(tz), pages.c.page, pages.c.views)
+    db.session.execute(sa.insert(PageDay).from_select(["date", "tz", "page", "views"], rows))
+
+
+def _users_of(tz, dates):
+    return sa.select(UserDay.user_id).where(UserDay.tz == tz, UserDay.date.in_(dates))
+
+
+def _unsee(condition):
+    """Clear the first and last dates of these ``users_seen`` rows, to be recomputed."""
+    db.session.execute(sa.update(UserSeen).where(condition).values(first_date=None, last_date=None))
+
+
+def _reseen(tz):
+    """Recompute the cleared rows of the zone from ``user_days``; drop those with no day."""
+    days = sa.select(UserDay.date).where(UserDay.user_id == UserSeen.user_id, UserDay.tz == tz)
+    first = days.with_only_columns(sa.func.min(UserDay.date)).scalar_subquery()
+    last = days.with_only_columns(sa.func.max(UserDay.date)).scalar_subquery()
+    cleared = sa.and_(UserSeen.tz == tz, UserSeen.first_date.is_(None))
+    db.session.execute(sa.update(UserSeen).where(cleared).values(first_date=first, last_date=last))
+    db.session.execute(sa.delete(UserSeen).where(cleared))
+
+
+def _store_user_days(tz, days):
+    dates = [d.date for d in days]
+    _unsee(sa.and_(UserSeen.tz == tz, UserSeen.user_id.in_(_users_of(tz, dates))))
+    db.session.execute(sa.delete(UserDay).where(UserDay.tz == tz, UserDay.date.in_(dates)))
+    active = daily.active_users(days).subquery()
+    rows = sa.select(active.c.date, sa.literal(tz), active.c.user_id)
+    db.session.execute(sa.insert(UserDay).from_select(["date", "tz", "user_id"], rows))
+    _unsee(sa.and_(UserSeen.tz == tz, UserSeen.user_id.in_(_users_of(tz, dates))))
+    known = sa.select(UserSeen.user_id).where(UserSeen.tz == tz)
+    new = _users_of(tz, dates).where(UserDay.user_id.not_in(known)).distinct().subquery()
+    db.session.execute(
+        sa.insert(UserSeen).from_select(["user_id", "tz"], sa.select(new.c.user_id, sa.literal(tz)))
+    )
+    _reseen(tz)
+
+
+def _store_sessions(tz, days):
+    """Replace the days' session parts, then mark ``shared`` every part whose session id has
+    a part on another day. A flag left true after that other part went only costs a merge."""
+    dates = [d.date for d in days]
+    db.session.execute(sa.delete(SessionDay).where(SessionDay.tz == tz, SessionDay.date.in_(dates)))
+    parts = daily.session_parts(days).subquery()
+    rows = sa.select(
+        parts.c.date,
+        sa.literal(tz),
+        parts.c.session_id,
+        parts.c.first_ts,
+        parts.c.last_ts,
+        sa.false(),
+    )
+    columns = ["date", "tz", "session_id", "first_ts", "last_ts", "shared"]
+    db.session.execute(sa.insert(SessionDay).from_select(columns, rows))
+    other = aliased(SessionDay)
+    elsewhere = sa.exists().where(
+        other.session_id == SessionDay.session_id, other.tz == tz, other.date != SessionDay.date
+    )
+    ids = sa.select(other.session_id).where(other.tz == tz, other.date.in_(dates))
+    db.session.execute(
+        sa.update(SessionDay)
+        .where(
+            SessionDay.tz == tz,
+            SessionDay.shared.is_(False),
+            SessionDay.session_id.in_(ids),
+            elsewhere,
+        )
+        .values(shared=True)
+    )
+
+
+def forget_user(user_id):
+    """Delete a user's days and first/last seen in every zone (the caller commits).
+
+    Erasure's marks make the rollup recompute the days whose events it deleted; this also
+    drops the user from days older than the events kept.
+    """
+    db.session.execute(sa.delete(UserDay).where(UserDay.user_id == user_id))
+    db.session.execute(sa.delete(UserSeen).where(UserSeen.user_id == user_id))
+    protocol.bump_cold()
+
+
+def forget_before(cutoff):
+    """Delete the activity of days before ``cutoff``, one day per transaction; return how many
+    days. Users first seen on a deleted day get their first day recomputed."""
+    days = 0
+    while True:
+        oldest = db.session.scalar(sa.select(sa.func.min(UserDay.date)))
+        oldest_other = [
+            db.session.scalar(sa.select(sa.func.min(model.date))) for model in (SessionDay, PageDay)
+        ]
+        dates = [d for d in (oldest, *oldest_other) if d is not None and d < cutoff]
+        if not dates:
+            return days
+        day = min(dates)
+        for model in (UserDay, SessionDay, PageDay):
+            db.session.execute(sa.delete(model).where(model.date == day))
+        tzs = db.session.scalars(
+            sa.select(UserSeen.tz).where(UserSeen.first_date <= day).distinct()
+        ).all()
+        _unsee(UserSeen.first_date <= day)
+        for tz in tzs:
+            _reseen(tz)
+        protocol.bump_cold()
+        db.session.commit()
+        days += 1

@@ -1,0 +1,223 @@
+"""The stored activity (users per day, first and last seen, sessions and page views per day)
+answers exactly what raw events answer: after the rollup, after late events, a rerun, an
+erasure and the metrics' retention, on both databases."""
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from test_reports import assert_active_users, report
+
+from analytics_app import erasure, retention
+from analytics_app.extensions import db
+from analytics_app.reports import activity
+from analytics_app.reports.periods import day_in, zone
+from analytics_app.reports.range import ReportRange
+from analytics_app.reports.stored import read_marks, rolled_zones
+from analytics_app.rollup import run
+
+from dataset import FIRST_DAY, Expected, Row, generate, store
+from helpers import Client, make_token, query
+
+ZONES = ["UTC", "America/New_York"]
+READ = make_token(scope="analytics:read")
+ACTIVITY = {
+    "user_days": "SELECT date, tz, user_id FROM user_days",
+    "users_seen": "SELECT tz, user_id, first_date, last_date FROM users_seen",
+    "session_days": "SELECT date, tz, session_id, first_ts, last_ts, shared FROM session_days",
+    "page_days": "SELECT date, tz, page, views FROM page_days",
+    "metrics": "SELECT date, name, dimensions, value FROM metrics",
+}
+
+
+def today(tz):
+    return datetime.now(ZoneInfo(tz)).date()
+
+
+def recent_rows(now):
+    """Yesterday and today: returning and new users, sessions across both zones' midnights,
+    and a session id used again weeks later."""
+    rows = []
+    for tz in ZONES:
+        midnight = day_in(today(tz), zone(tz)).start
+        for moment in (midnight - timedelta(seconds=90), midnight + timedelta(seconds=60)):
+            rows.append(Row(moment, "night-owl", "page_view", "web_app", {"session_id": tz}))
+    for n in range(10):
+        moment = now - timedelta(minutes=n + 1)
+        payload = {"session_id": f"today-{n}", "page": "/"}
+        rows.append(Row(moment, f"user-{n:03d}", "button_click", "ios_app", payload))
+    for n in range(5):
+        moment = now - timedelta(minutes=3 * n + 2)
+        payload = {"session_id": f"new-{n}", "page": "/pricing"}
+        rows.append(Row(moment, f"newcomer-{n}", "page_view", None, payload))
+    noon = datetime.combine(now.date() - timedelta(days=1), time(12), tzinfo=UTC)
+    for n in range(10, 20):
+        rows.append(Row(noon, f"user-{n:03d}", "page_view", "web_app", {"page": "/courses"}))
+    for moment in (noon, datetime(2026, 10, 20, 10, tzinfo=UTC)):
+        payload = {"session_id": "reused", "page": "/help"}
+        rows.append(Row(moment, "user-050", "page_view", "web_app", payload))
+    return [row for row in rows if row.ts < now]
+
+
+@pytest.fixture
+def rows():
+    return [*generate(users=120), *recent_rows(datetime.now(UTC))]
+
+
+@pytest.fixture
+def app(make_app, rows):
+    app = make_app(REPORT_TIMEZONE="America/New_York")
+    with app.app_context():
+        store(rows)
+    return app
+
+
+@pytest.fixture
+def client(app, serve):
+    return Client(serve(app).url, READ)
+
+
+def roll_up(app, start=FIRST_DAY - timedelta(days=1)):
+    with app.app_context():
+        run.roll_up(rolled_zones(app.config), start)
+        db.session.remove()
+
+
+def ranges(tz):
+    last = today(tz)
+    return [
+        (date(2026, 10, 24), date(2026, 11, 7)),
+        (last - timedelta(days=29), last),
+        (FIRST_DAY, last),
+        (last - timedelta(days=1), last - timedelta(days=1)),
+    ]
+
+
+def assert_exact(client, rows, tz):
+    """Engagement, active users and retention equal the independent computation."""
+    expected = Expected(rows, tz)
+    for start, end in ranges(tz):
+        body = report(client, "engagement", start=start, end=end, tz=tz)
+        figures = expected.engagement(start, end)
+        count, average = figures["sessions"]
+        assert body["users"] == figures["users"], (start, end)
+        assert body["events"] == figures["events"]
+        assert body["sessions"]["count"] == count, (start, end)
+        assert body["sessions"]["average_seconds"] == pytest.approx(average, abs=0.01)
+        assert body["top_pages"] == figures["top_pages"]
+        cohorts = expected.retention(start, end)
+        for cohort in report(client, "retention", start=start, end=end, tz=tz)["cohorts"]:
+            day = date.fromisoformat(cohort["date"])
+            new_users, retained = cohorts[day]
+            assert cohort["new_users"] == new_users, day
+            for offset in (1, 7, 30):
+                if cohort[f"day_{offset}"]["users"] is not None:
+                    assert cohort[f"day_{offset}"]["users"] == retained[offset], (day, offset)
+    assert_active_users(client, rows, tz, today(tz) - timedelta(days=40), today(tz))
+
+
+def answered_from_storage(app, tz):
+    """Whether the stored activity answers every range (no fallback to raw events)."""
+    with app.app_context():
+        marks, tzinfo = read_marks(), zone(tz)
+        for start, end in ranges(tz):
+            rng = ReportRange(tzinfo, start, end)
+            last = min(end + timedelta(days=30), today(tz) - timedelta(days=1))
+            answers = [
+                activity.range_users(rng, marks),
+                activity.sessions(rng, marks),
+                activity.top_pages(rng, marks),
+                activity.retention(rng, last, (1, 7, 30), marks),
+            ]
+            if None in answers:
+                return False
+        day = day_in(today(tz), tzinfo)
+        rng = ReportRange(tzinfo, day.date, day.date)
+        return activity.trailing_today(rng, day, 30, marks) is not None
+
+
+def snapshot(app):
+    return {name: sorted(map(str, query(app, sql))) for name, sql in ACTIVITY.items()}
+
+
+def assert_seen_is_min_and_max_of_days(app):
+    seen = query(app, f"{ACTIVITY['users_seen']} ORDER BY 1, 2")
+    days = query(
+        app,
+        "SELECT tz, user_id, min(date), max(date) FROM user_days GROUP BY tz, user_id"
+        " ORDER BY 1, 2",
+    )
+    assert [tuple(map(str, row)) for row in seen] == [tuple(map(str, row)) for row in days]
+
+
+@pytest.mark.parametrize("tz", ZONES)
+def test_stored_activity_answers_exactly_what_raw_events_do(app, client, rows, tz):
+    assert_exact(client, rows, tz)
+    roll_up(app)
+    assert answered_from_storage(app, tz)
+    assert_exact(client, rows, tz)
+    assert_seen_is_min_and_max_of_days(app)
+
+
+def test_late_events_are_exact_at_once_and_after_the_next_rollup(app, client, rows):
+    roll_up(app)
+    yesterday = datetime.now(UTC) - timedelta(days=1)
+    late = [
+        # A user first seen earlier than stored, one brand new, a session of today's reaching
+        # back into yesterday, a page seen anew.
+        Row(datetime(2026, 10, 18, 9, tzinfo=UTC), "user-003", "page_view", None, {"page": "/"}),
+        Row(datetime(2026, 10, 25, 9, tzinfo=UTC), "late-one", "video_play", "ios_app", {}),
+        Row(yesterday, "user-000", "page_view", "web_app", {"session_id": "today-0"}),
+        Row(yesterday, "late-one", "page_view", "web_app", {"page": "/late", "session_id": "x"}),
+    ]
+    with app.app_context():
+        store(late)
+        assert read_marks()
+    everything = [*rows, *late]
+    for tz in ZONES:
+        assert not answered_from_storage(app, tz)
+        assert_exact(client, everything, tz)
+    roll_up(app)
+    for tz in ZONES:
+        assert answered_from_storage(app, tz)
+        assert_exact(client, everything, tz)
+    assert_seen_is_min_and_max_of_days(app)
+
+
+def test_a_rerun_leaves_every_stored_row_as_it_was(app):
+    roll_up(app)
+    before = snapshot(app)
+    assert before["user_days"] and before["session_days"] and before["page_days"]
+    # "reused" and the sessions across midnight have parts on two days.
+    assert query(app, "SELECT count(*) FROM session_days WHERE shared")[0][0] >= 4
+    roll_up(app)
+    assert snapshot(app) == before
+
+
+def test_an_erased_user_leaves_no_stored_activity_and_reports_stay_exact(app, client, rows):
+    roll_up(app)
+    with app.app_context():
+        job = erasure.request_erasure("user-003", "test", "request")
+        erasure.run(job.id)
+    for table in ("user_days", "users_seen"):
+        assert not query(app, f"SELECT * FROM {table} WHERE user_id = 'user-003'")
+    roll_up(app)
+    remaining = [row for row in rows if row.user_id != "user-003"]
+    for tz in ZONES:
+        assert answered_from_storage(app, tz)
+        assert_exact(client, remaining, tz)
+    assert_seen_is_min_and_max_of_days(app)
+
+
+def test_retention_deletes_old_activity_and_first_days_follow(make_app, app):
+    roll_up(app)
+    cutoff = date(2026, 11, 1)
+    kept = (datetime.now(UTC).date() - cutoff).days
+    old = make_app(REPORT_TIMEZONE="America/New_York", METRICS_RETENTION_DAYS=str(kept))
+    with old.app_context():
+        deleted = retention.clean_up()
+    assert deleted["activity_days"] > 0
+    for table in ("user_days", "session_days", "page_days"):
+        assert query(app, f"SELECT count(*) FROM {table} WHERE date < :d", d=cutoff) == [(0,)]
+    assert query(app, "SELECT count(*) FROM users_seen WHERE first_date < :d", d=cutoff) == [(0,)]
+    assert_seen_is_min_and_max_of_days(app)
