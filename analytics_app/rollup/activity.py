@@ -21,8 +21,14 @@ from . import protocol
 def store(dates, tzinfo):
     """Replace the activity rows of these finished dates of the zone (the caller commits)."""
     tz, days = tzinfo.key, [day_in(d, tzinfo) for d in dates]
-    _store_user_days(tz, days)
-    _store_sessions(tz, days)
+    store_users(tz, days)
+    store_sessions(tz, days)
+    store_pages(tz, days)
+
+
+def store_pages(tz, days):
+    """Replace the days' page views (``Day`` values of zone ``tz``, a name)."""
+    dates = [d.date for d in days]
     db.session.execute(sa.delete(PageDay).where(PageDay.tz == tz, PageDay.date.in_(dates)))
     pages = daily.page_views(days).subquery()
     rows = sa.select(pages.c.date, sa.literal(tz), pages.c.page, pages.c.views)
@@ -48,7 +54,9 @@ def _reseen(tz):
     db.session.execute(sa.delete(UserSeen).where(cleared))
 
 
-def _store_user_days(tz, days):
+def store_users(tz, days):
+    """Replace the days' active users and recompute the first and last days of every user
+    in the old rows or the new."""
     dates = [d.date for d in days]
     _unsee(sa.and_(UserSeen.tz == tz, UserSeen.user_id.in_(_users_of(tz, dates))))
     db.session.execute(sa.delete(UserDay).where(UserDay.tz == tz, UserDay.date.in_(dates)))
@@ -64,7 +72,7 @@ def _store_user_days(tz, days):
     _reseen(tz)
 
 
-def _store_sessions(tz, days):
+def store_sessions(tz, days):
     """Replace the days' session parts, then mark ``shared`` every part whose session id has
     a part on another day. A flag left true after that other part went only costs a merge."""
     dates = [d.date for d in days]
