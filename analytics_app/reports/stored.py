@@ -62,7 +62,8 @@ def _rolled(tz):
 
 
 def current(tzinfo, marks, first, last):
-    """Whether every day ``first``..``last`` of the zone is rolled and no mark touches one."""
+    """Whether every day ``first``..``last`` of the zone is rolled, or before any stored event
+    and rolled day (so empty), and no mark touches one."""
     if last < first:
         return True
     for _, first_ts, last_ts in marks:
@@ -74,7 +75,10 @@ def current(tzinfo, marks, first, last):
             _rolled(tzinfo.key), DailyMetric.date >= first, DailyMetric.date <= last
         )
     )
-    return rolled == (last - first).days + 1
+    if rolled == (last - first).days + 1:
+        return True
+    start = first_rolled_date(tzinfo)
+    return start is not None and first < start and current(tzinfo, marks, start, last)
 
 
 def first_rolled_date(tzinfo):
