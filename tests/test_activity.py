@@ -90,6 +90,7 @@ def ranges(tz):
         (last - timedelta(days=29), last),
         (FIRST_DAY, last),
         (last - timedelta(days=1), last - timedelta(days=1)),
+        (last, last),
         (FIRST_DAY - timedelta(days=20), FIRST_DAY + timedelta(days=3)),  # before any event
     ]
 

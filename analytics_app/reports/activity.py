@@ -123,7 +123,12 @@ def sessions(rng, marks):
     if later:
         recent = daily.session_parts([later]).cte("recent")
         parts.append(
-            sa.select(recent.c.session_id, recent.c.first_ts, recent.c.last_ts, sa.literal(0))
+            sa.select(
+                recent.c.session_id,
+                recent.c.first_ts,
+                recent.c.last_ts,
+                sa.literal(0).label("rolled"),
+            )
         )
         if finished:
             crossing = _rolled_parts(tz, dates[0], dates[-1], SessionDay.shared.is_(False))
