@@ -14,7 +14,7 @@ from analytics_app.reports import activity
 from analytics_app.reports.periods import day_in, zone
 from analytics_app.reports.range import ReportRange
 from analytics_app.reports.stored import read_marks, rolled_zones
-from analytics_app.rollup import run
+from analytics_app.rollup import live, run
 
 from dataset import FIRST_DAY, Expected, Row, generate, store
 from helpers import Client, make_token, query
@@ -139,7 +139,13 @@ def answered_from_storage(app, tz):
 
 
 def snapshot(app):
-    return {name: sorted(map(str, query(app, sql))) for name, sql in ACTIVITY.items()}
+    """The stored rows of finished days (today's counted stretch grows with the clock)."""
+    finished = min(today(tz) for tz in ZONES)
+    return {
+        name: sorted(map(str, query(app, f"SELECT * FROM ({sql}) t WHERE date < :d", d=finished)))
+        for name, sql in ACTIVITY.items()
+        if name != "users_seen"
+    } | {"users_seen": sorted(map(str, query(app, ACTIVITY["users_seen"])))}
 
 
 def assert_seen_is_min_and_max_of_days(app):
@@ -223,3 +229,45 @@ def test_retention_deletes_old_activity_and_first_days_follow(make_app, app):
         assert query(app, f"SELECT count(*) FROM {table} WHERE date < :d", d=cutoff) == [(0,)]
     assert query(app, "SELECT count(*) FROM users_seen WHERE first_date < :d", d=cutoff) == [(0,)]
     assert_seen_is_min_and_max_of_days(app)
+
+
+def test_today_is_read_from_the_live_count_and_its_newer_events(app, client, rows, monkeypatch):
+    """Today's sessions, pages and event counts are kept by the rollup up to its last run, in
+    parts, and added to the newer events; a late event makes them stale, counted raw."""
+    monkeypatch.setattr(live, "LIVE_LAG", timedelta(0))
+    roll_up(app)
+    now = datetime.now(UTC)
+    newer = [
+        Row(now, "user-000", "page_view", "web_app", {"session_id": "today-0", "page": "/"}),
+        Row(now, "fresh", "video_play", "ios_app", {"session_id": "fresh", "page": "/courses"}),
+    ]
+    with app.app_context():
+        store(newer)
+        assert not read_marks()
+    everything = [*rows, *newer]
+    assert_exact(client, everything, "UTC")
+    roll_up(app)  # extends today's counted stretch: "today-0" now has two stored parts
+    assert_exact(client, everything, "UTC")
+    utc_today = today("UTC")
+    parts = query(
+        app,
+        "SELECT count(*) FROM session_days"
+        " WHERE tz = 'UTC' AND date = :d AND session_id = 'today-0'",
+        d=utc_today,
+    )
+    assert parts == [(2,)]
+    with app.app_context():  # the figures really come from the stored parts
+        db.session.execute(
+            db.text("UPDATE page_days SET views = views + 1000 WHERE date = :d AND page = '/'"),
+            {"d": utc_today},
+        )
+        db.session.commit()
+    body = report(client, "engagement", start=utc_today, end=utc_today, tz="UTC")
+    assert body["top_pages"][0]["views"] > 1000
+    with app.app_context():  # a late event inside the counted stretch: today counted raw
+        store([Row(now - timedelta(seconds=1), "late", "page_view", None, {"page": "/"})])
+    assert_exact(
+        client,
+        [*everything, Row(now - timedelta(seconds=1), "late", "page_view", None, {"page": "/"})],
+        "UTC",
+    )

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from ..extensions import db
 from ..models import LiveDayUser, PageDay, SessionDay, UserDay, UserSeen
 from . import daily, live, stored
-from .periods import Day, as_utc
+from .periods import Day
 from .raw import epoch_seconds
 
 SESSIONS, SESSION_MICROSECONDS = stored.ROLLED, "session_microseconds"
@@ -36,14 +36,12 @@ def _count(query):
 def recent_users(rng, day, marks):
     """``SELECT user_id``: the users of ``day`` (today on): the live count's and those after
     it, or, when the live count is missing or stale, today's raw events."""
-    row = live.covered(rng.tz, day.date)
-    if row is not None:
-        until = as_utc(row.covered_until)
-        if until <= day.end and not live.is_stale(marks, day.start, until):
-            counted = sa.select(LiveDayUser.user_id).where(
-                LiveDayUser.tz == rng.tz, LiveDayUser.date == day.date
-            )
-            return sa.union_all(counted, live.newcomers(rng.tz, day.date, until, day.end))
+    until = live.counted_until(rng.tz, day, marks)
+    if until is not None:
+        counted = sa.select(LiveDayUser.user_id).where(
+            LiveDayUser.tz == rng.tz, LiveDayUser.date == day.date
+        )
+        return sa.union_all(counted, live.newcomers(rng.tz, day.date, until, day.end))
     return daily.users_between(day.start, day.end)
 
 
@@ -121,7 +119,11 @@ def sessions(rng, marks):
     if finished:
         parts.append(_rolled_parts(tz, dates[0], dates[-1], SessionDay.shared.is_(True)))
     if later:
-        recent = daily.session_parts([later]).cte("recent")
+        until = live.counted_until(tz, later, marks)
+        if until is None:
+            recent = daily.session_parts([later]).cte("recent")
+        else:
+            recent = live.session_parts(tz, later, until).cte("recent")
         parts.append(
             sa.select(
                 recent.c.session_id,
@@ -132,8 +134,9 @@ def sessions(rng, marks):
         )
         if finished:
             crossing = _rolled_parts(tz, dates[0], dates[-1], SessionDay.shared.is_(False))
+            ids = sa.select(recent.c.session_id).distinct().subquery()
             parts.append(
-                crossing.join_from(SessionDay, recent, recent.c.session_id == SessionDay.session_id)
+                crossing.join_from(SessionDay, ids, ids.c.session_id == SessionDay.session_id)
             )
     if parts:
         union = sa.union_all(*parts).cte("parts")
@@ -171,7 +174,9 @@ def top_pages(rng, marks, limit=10):
             )
         )
     if later:
-        recent = daily.page_views([later]).subquery()
+        until = live.counted_until(tz, later, marks)
+        views = daily.page_views([later]) if until is None else live.page_views(tz, later, until)
+        recent = views.subquery()
         parts.append(sa.select(recent.c.page, recent.c.views))
     union = sa.union_all(*parts).subquery()
     views = sa.func.sum(union.c.views).label("views")

@@ -1,18 +1,24 @@
-"""Today's DAU from the rollup's live count, so it costs only the newest events.
+"""Today from the rollup's live count, so it costs only the newest events.
 
 For each rolled zone the rollup keeps today's distinct users from local midnight up to
 ``covered_until`` (``analytics_app.rollup.live``). Today's DAU is that number plus the users of
 the events after ``covered_until`` who are not among them: a few minutes of events instead of
-the whole day. A pending mark overlapping the counted stretch makes the count stale (see
-``analytics_app.rollup.protocol``): reports then count today from raw events.
+the whole day. Today's sessions, page views and event counts are kept up to the same instant
+and read the same way. A pending mark overlapping the counted stretch makes the count stale
+(see ``analytics_app.rollup.protocol``): reports then count today from raw events.
 """
 
 import sqlalchemy as sa
 
 from ..extensions import db
-from ..models import LiveDay, LiveDayUser
-from .periods import as_utc
+from ..models import DailyMetric, LiveDay, LiveDayUser, PageDay, SessionDay
+from . import daily, raw
+from .periods import Day, as_utc
 from .raw import events
+
+LIVE_EVENTS = "live_events"
+"""Today's event counts per (type, src) up to ``covered_until``, kept in ``metrics`` under this
+name; the finished day's rollup replaces them with its ``events``."""
 
 
 def is_stale(marks, day_start, covered_until):
@@ -47,13 +53,59 @@ def covered(tz, date):
     return db.session.execute(query.where(LiveDay.tz == tz, LiveDay.date == date)).first()
 
 
-def dau(tz, day, marks):
-    """Today's DAU for a rolled zone, or None when there is no current counted stretch."""
+def counted_until(tz, day, marks):
+    """Where the counted stretch of ``day`` (today, or today on) ends, or None when there is
+    none or a mark makes it stale."""
     row = covered(tz, day.date)
     if row is None:
         return None
     until = as_utc(row.covered_until)
-    if is_stale(marks, day.start, until):
+    return None if until > day.end or is_stale(marks, day.start, until) else until
+
+
+def dau(tz, day, marks):
+    """Today's DAU for a rolled zone, or None when there is no current counted stretch."""
+    until = counted_until(tz, day, marks)
+    if until is None:
         return None
     recent = newcomers(tz, day.date, until, day.end).subquery()
-    return row.users + db.session.scalar(sa.select(sa.func.count()).select_from(recent))
+    users = covered(tz, day.date).users
+    return users + db.session.scalar(sa.select(sa.func.count()).select_from(recent))
+
+
+def live_events(tz, date):
+    """The stored event counts of the day so far, ``{(type, src): count}``."""
+    query = sa.select(DailyMetric.dimensions, DailyMetric.value).where(
+        DailyMetric.name == LIVE_EVENTS,
+        DailyMetric.date == date,
+        DailyMetric.dimensions["tz"].as_string() == tz,
+    )
+    return {(dims["type"], dims.get("src")): value for dims, value in db.session.execute(query)}
+
+
+def event_counts(tz, day, until):
+    """Event counts by (type, src) of ``day``: the stored ones up to ``until`` plus the newer."""
+    counts = live_events(tz, day.date)
+    [newer] = raw.event_counts([(until, day.end)])
+    for key, value in newer.items():
+        counts[key] = counts.get(key, 0) + value
+    return counts
+
+
+def session_parts(tz, day, until):
+    """``SELECT session_id, first_ts, last_ts``: the day's stored parts up to ``until`` (a
+    session may have several) and the newer events' parts."""
+    newer = daily.session_parts([Day(day.date, until, day.end)]).subquery()
+    stored = sa.select(SessionDay.session_id, SessionDay.first_ts, SessionDay.last_ts).where(
+        SessionDay.tz == tz, SessionDay.date == day.date
+    )
+    return sa.union_all(stored, sa.select(newer.c.session_id, newer.c.first_ts, newer.c.last_ts))
+
+
+def page_views(tz, day, until):
+    """``SELECT page, views``: the day's stored views up to ``until`` and the newer events'."""
+    newer = daily.page_views([Day(day.date, until, day.end)]).subquery()
+    stored = sa.select(PageDay.page, PageDay.views).where(
+        PageDay.tz == tz, PageDay.date == day.date
+    )
+    return sa.union_all(stored, sa.select(newer.c.page, newer.c.views))

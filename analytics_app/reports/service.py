@@ -122,9 +122,13 @@ def _event_counts(rng):
     remaining = days
     if not filters.user_id and rng.tz in stored.rolled_zones(current_app.config):
         today = rng.today()
-        stale = stored.stale_days(stored.read_marks(), rng.zone, trailing=1)
+        marks = stored.read_marks()
+        stale = stored.stale_days(marks, rng.zone, trailing=1)
         clean = [d.date for d in days if d.date < today and d.date not in stale]
         rolled = stored.read_event_counts(rng.tz, clean)
+        current = [d for d in days if d.date == today]
+        if current and (until := live.counted_until(rng.tz, current[0], marks)) is not None:
+            rolled[today] = live.event_counts(rng.tz, current[0], until)
         for counts in rolled.values():
             for key, value in counts.items():
                 totals[key] = totals.get(key, 0) + value

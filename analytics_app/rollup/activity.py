@@ -14,7 +14,7 @@ from sqlalchemy.orm import aliased
 from ..extensions import db
 from ..models import PageDay, SessionDay, UserDay, UserSeen
 from ..reports import daily
-from ..reports.periods import day_in
+from ..reports.periods import day_in, today_in, zone
 from . import protocol
 
 
@@ -30,9 +30,30 @@ def store_pages(tz, days):
     """Replace the days' page views (``Day`` values of zone ``tz``, a name)."""
     dates = [d.date for d in days]
     db.session.execute(sa.delete(PageDay).where(PageDay.tz == tz, PageDay.date.in_(dates)))
+    add_pages(tz, days)
+
+
+def add_pages(tz, days):
+    """Insert the page views of the days' spans (also today's newest stretch, ``rollup.live``)."""
     pages = daily.page_views(days).subquery()
     rows = sa.select(pages.c.date, sa.literal(tz), pages.c.page, pages.c.views)
     db.session.execute(sa.insert(PageDay).from_select(["date", "tz", "page", "views"], rows))
+
+
+def add_sessions(tz, days):
+    """Insert the session parts of the days' spans, not ``shared`` (also today's newest
+    stretch, ``rollup.live``: today may then hold several parts of one session)."""
+    parts = daily.session_parts(days).subquery()
+    rows = sa.select(
+        parts.c.date,
+        sa.literal(tz),
+        parts.c.session_id,
+        parts.c.first_ts,
+        parts.c.last_ts,
+        sa.false(),
+    )
+    columns = ["date", "tz", "session_id", "first_ts", "last_ts", "shared"]
+    db.session.execute(sa.insert(SessionDay).from_select(columns, rows))
 
 
 def _users_of(tz, dates):
@@ -74,23 +95,18 @@ def store_users(tz, days):
 
 def store_sessions(tz, days):
     """Replace the days' session parts, then mark ``shared`` every part whose session id has
-    a part on another day. A flag left true after that other part went only costs a merge."""
+    a part on another finished day. A flag left true after that other part went only costs a
+    merge."""
     dates = [d.date for d in days]
     db.session.execute(sa.delete(SessionDay).where(SessionDay.tz == tz, SessionDay.date.in_(dates)))
-    parts = daily.session_parts(days).subquery()
-    rows = sa.select(
-        parts.c.date,
-        sa.literal(tz),
-        parts.c.session_id,
-        parts.c.first_ts,
-        parts.c.last_ts,
-        sa.false(),
-    )
-    columns = ["date", "tz", "session_id", "first_ts", "last_ts", "shared"]
-    db.session.execute(sa.insert(SessionDay).from_select(columns, rows))
+    add_sessions(tz, days)
     other = aliased(SessionDay)
+    # Today's parts (``rollup.live``) do not count: reads join those by id themselves.
     elsewhere = sa.exists().where(
-        other.session_id == SessionDay.session_id, other.tz == tz, other.date != SessionDay.date
+        other.session_id == SessionDay.session_id,
+        other.tz == tz,
+        other.date != SessionDay.date,
+        other.date < today_in(zone(tz)),
     )
     ids = sa.select(other.session_id).where(other.tz == tz, other.date.in_(dates))
     db.session.execute(

@@ -1,9 +1,13 @@
-"""Keep today's distinct users counted up to a few minutes ago, for the live DAU.
+"""Keep today counted up to a few minutes ago: its users for the live DAU, and its sessions,
+page views and event counts for engagement.
 
 Per rolled zone, ``live_day_users`` holds the ids of today's users from local midnight up to
 ``covered_until`` and ``live_days`` their number; each rollup adds only the users first seen
-since the last one (``reports.live`` reads them). The rollup has moved the boundary to
-``covered_until`` before this runs, so the count is exact (``rollup.protocol``).
+since the last one (``reports.live`` reads them). Today's rows of ``session_days`` and
+``page_days`` and the ``live_events`` metrics grow the same way, a part per stretch (the
+finished day's rollup replaces them with one row per session and page). The rollup has moved
+the boundary to ``covered_until`` before this runs, so the count is exact
+(``rollup.protocol``).
 """
 
 from datetime import timedelta
@@ -11,9 +15,12 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from ..extensions import db
-from ..models import LiveDay, LiveDayUser
-from ..reports.live import covered, is_stale, newcomers
-from ..reports.periods import as_utc, day_in, today_in
+from ..models import DailyMetric, LiveDay, LiveDayUser, PageDay, SessionDay
+from ..reports import raw
+from ..reports.live import LIVE_EVENTS, covered, is_stale, live_events, newcomers
+from ..reports.periods import Day, as_utc, day_in, today_in
+from ..reports.stored import dimensions
+from .activity import add_pages, add_sessions
 
 LIVE_LAG = timedelta(minutes=10)
 """How far behind the rollup's clock today's counted stretch ends.
@@ -31,6 +38,38 @@ def _add_users(tz, date, lo, hi):
     insert = sa.insert(LiveDayUser).from_select(["tz", "date", "user_id"], rows)
     # SQLAlchemy only keeps an INSERT's rowcount when asked to.
     return db.session.execute(insert.execution_options(preserve_rowcount=True)).rowcount
+
+
+def _add_activity(tz, date, lo, hi):
+    """Add the sessions, page views and event counts of ``[lo, hi)`` to the day's."""
+    stretch = [Day(date, lo, hi)]
+    add_sessions(tz, stretch)
+    add_pages(tz, stretch)
+    counts = live_events(tz, date)
+    [newer] = raw.event_counts([(lo, hi)])
+    for key, value in newer.items():
+        counts[key] = counts.get(key, 0) + value
+    _forget_activity(tz, date, sessions=False)
+    rows = [
+        {"date": date, "name": LIVE_EVENTS, "dimensions": dimensions(tz, type=t, src=s), "value": v}
+        for (t, s), v in counts.items()
+    ]
+    if rows:
+        db.session.execute(sa.insert(DailyMetric), rows)
+
+
+def _forget_activity(tz, date, sessions=True):
+    """Delete the day's event counts so far, and unless told not to, its sessions and pages
+    (only ever today's: finished days' rows are the rollup's)."""
+    metrics = sa.delete(DailyMetric).where(
+        DailyMetric.name == LIVE_EVENTS,
+        DailyMetric.date == date,
+        DailyMetric.dimensions["tz"].as_string() == tz,
+    )
+    db.session.execute(metrics)
+    if sessions:
+        for model in (SessionDay, PageDay):
+            db.session.execute(sa.delete(model).where(model.tz == tz, model.date == date))
 
 
 def _forget(tz, keep=None):
@@ -64,9 +103,13 @@ def refresh(zones, marks, until):
         counted_until = as_utc(row.covered_until) if row else None
         if row is None or is_stale(marks, day.start, counted_until):
             _forget(tz)
+            _forget_activity(tz, today)
             users, counted_until = _add_users(tz, today, day.start, until), until
+            _add_activity(tz, today, day.start, until)
         else:
             users = row.users + _add_users(tz, today, counted_until, until)
+            if until > counted_until:
+                _add_activity(tz, today, counted_until, until)
             counted_until = max(until, counted_until)
             db.session.execute(sa.delete(LiveDay).where(LiveDay.tz == tz, LiveDay.date == today))
         db.session.add(LiveDay(tz=tz, date=today, covered_until=counted_until, users=users))
