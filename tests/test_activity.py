@@ -271,3 +271,21 @@ def test_today_is_read_from_the_live_count_and_its_newer_events(app, client, row
         [*everything, Row(now - timedelta(seconds=1), "late", "page_view", None, {"page": "/"})],
         "UTC",
     )
+
+
+def test_a_live_count_from_before_the_activity_was_kept_is_counted_again(app, client, rows):
+    roll_up(app)
+    with app.app_context():  # as left by a rollup that kept today's users only
+        for sql in (
+            "DELETE FROM metrics WHERE name = 'live_events'",
+            "DELETE FROM session_days WHERE date >= :d",
+            "DELETE FROM page_days WHERE date >= :d",
+        ):
+            db.session.execute(db.text(sql), {"d": min(today(tz) for tz in ZONES)})
+        db.session.commit()
+    for tz in ZONES:
+        assert_exact(client, rows, tz)
+    roll_up(app)
+    assert query(app, "SELECT count(*) FROM metrics WHERE name = 'live_events'")[0][0] > 0
+    for tz in ZONES:
+        assert_exact(client, rows, tz)

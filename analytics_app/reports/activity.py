@@ -119,7 +119,7 @@ def sessions(rng, marks):
     if finished:
         parts.append(_rolled_parts(tz, dates[0], dates[-1], SessionDay.shared.is_(True)))
     if later:
-        until = live.counted_until(tz, later, marks)
+        until = live.counted_until(tz, later, marks, activity=True)
         if until is None:
             recent = daily.session_parts([later]).cte("recent")
         else:
@@ -174,7 +174,7 @@ def top_pages(rng, marks, limit=10):
             )
         )
     if later:
-        until = live.counted_until(tz, later, marks)
+        until = live.counted_until(tz, later, marks, activity=True)
         views = daily.page_views([later]) if until is None else live.page_views(tz, later, until)
         recent = views.subquery()
         parts.append(sa.select(recent.c.page, recent.c.views))

@@ -53,14 +53,22 @@ def covered(tz, date):
     return db.session.execute(query.where(LiveDay.tz == tz, LiveDay.date == date)).first()
 
 
-def counted_until(tz, day, marks):
+def counted_until(tz, day, marks, activity=False):
     """Where the counted stretch of ``day`` (today, or today on) ends, or None when there is
-    none or a mark makes it stale."""
+    none or a mark makes it stale.
+
+    With ``activity``, None too when the stretch counted users but stored no event counts: it
+    was counted before sessions, pages and events were kept, and the next refresh recounts it.
+    """
     row = covered(tz, day.date)
     if row is None:
         return None
     until = as_utc(row.covered_until)
-    return None if until > day.end or is_stale(marks, day.start, until) else until
+    if until > day.end or is_stale(marks, day.start, until):
+        return None
+    if activity and row.users and not live_events(tz, day.date):
+        return None
+    return until
 
 
 def dau(tz, day, marks):

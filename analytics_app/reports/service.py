@@ -127,7 +127,7 @@ def _event_counts(rng):
         clean = [d.date for d in days if d.date < today and d.date not in stale]
         rolled = stored.read_event_counts(rng.tz, clean)
         current = [d for d in days if d.date == today]
-        if current and (until := live.counted_until(rng.tz, current[0], marks)) is not None:
+        if current and (until := live.counted_until(rng.tz, current[0], marks, True)) is not None:
             rolled[today] = live.event_counts(rng.tz, current[0], until)
         for counts in rolled.values():
             for key, value in counts.items():

@@ -101,7 +101,13 @@ def refresh(zones, marks, until):
             continue
         row = covered(tz, today)
         counted_until = as_utc(row.covered_until) if row else None
-        if row is None or is_stale(marks, day.start, counted_until):
+        # A stretch counted before today's activity was kept (users, no event counts) is
+        # counted again, activity included.
+        if (
+            row is None
+            or is_stale(marks, day.start, counted_until)
+            or (row.users and not live_events(tz, today))
+        ):
             _forget(tz)
             _forget_activity(tz, today)
             users, counted_until = _add_users(tz, today, day.start, until), until
