@@ -55,8 +55,14 @@ def furthest(moments, steps, window, range_end):
     latest = [None] * (steps + 1)  # latest[k]: the latest start of a chain reaching step k
     best = 0
     for t, masks in moments:
-        updated = latest[:]
-        for done in range(best + 1):  # a chain reaching step k reaches every step before it
+        present = 0
+        for mask in masks:
+            present |= mask
+        # Each state, from the furthest down, so that a state read here was set before this
+        # moment (a chain reaching step k reaches every step before it: 0…best are all set).
+        for done in range(min(best, steps - 1), -1, -1):
+            if not present >> done & 1:
+                continue  # no event here is the next step
             if done == 0:
                 if t >= range_end:
                     continue
@@ -67,11 +73,9 @@ def furthest(moments, steps, window, range_end):
                     continue
             reached = extend(masks, done, steps)
             for step in range(done + 1, reached + 1):
-                if updated[step] is None or updated[step] < start:
-                    updated[step] = start
-        latest = updated
-        while best < steps and latest[best + 1] is not None:
-            best += 1
+                if latest[step] is None or latest[step] < start:
+                    latest[step] = start
+            best = max(best, reached)
         if best == steps:
             break
     return best
