@@ -1,9 +1,12 @@
 """The breakdown report against a brute-force oracle: by type, source and payload key, with
 the other and null rows, filters and limits, in UTC and a zone with daylight saving."""
 
+import csv
+import io
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import openpyxl
 import pytest
 
 import report_oracle as oracle
@@ -24,6 +27,7 @@ def rows():
         ({"page": "<script>alert(1)</script>", "plan": ""}, "button_click"),
         ({"page": "/ünïcode", "plan": "Pro"}, "button_click"),
         ({"page": "/Zebra", "plan": "pro"}, "button_click"),
+        ({"page": "=cmd|' /C calc'!A0", "plan": "-1"}, "button_click"),
     ]
     moment = datetime(2026, 11, 1, 12, tzinfo=UTC)
     for n, (payload, kind) in enumerate(extra * 3):
@@ -43,6 +47,10 @@ def span(tz):
     lo = datetime.combine(START, datetime.min.time(), tzinfo=zone)
     hi = datetime.combine(END + timedelta(days=1), datetime.min.time(), tzinfo=zone)
     return lo.astimezone(UTC), hi.astimezone(UTC)
+
+
+def guarded(value):
+    return "'" + value if value and value[0] in "=+-@\t\r" else value
 
 
 def value_of(by):
@@ -117,3 +125,26 @@ def test_bad_breakdown_parameters_are_422_naming_them(client, params, named):
     response = client.get(PATH, params=params)
     assert response.status_code == 422, response.text
     assert list(response.json()["errors"]["query"]) == [named]
+
+
+@pytest.mark.parametrize("export_format", ["csv", "xlsx"])
+def test_csv_and_excel_hold_the_same_rows_as_the_json(client, export_format):
+    params = {"by": "payload.plan", "limit": 3, "start": START, "end": END, "tz": "UTC"}
+    body = client.get(PATH, params=params).json()
+    assert "-1" in [row["value"] for row in body["rows"]]
+    answer = client.get(PATH, params={**params, "format": export_format})
+    assert answer.status_code == 200
+    assert "breakdown_2026-10-25_2026-11-07" in answer.headers["Content-Disposition"]
+    # A table cell cannot tell an empty text from none: both are empty.
+    expected = [[row["value"] or None, row["events"], row["users"]] for row in body["rows"]]
+    if export_format == "csv":
+        table = list(csv.reader(io.StringIO(answer.text)))
+        got = [[value or None, int(events), int(users)] for value, events, users in table[1:]]
+        # A spreadsheet would run text starting with -, =, +, @ as a formula: it is guarded.
+        expected = [[guarded(value), *rest] for value, *rest in expected]
+    else:
+        sheet = openpyxl.load_workbook(io.BytesIO(answer.content)).active
+        table = [[cell.value for cell in row] for row in sheet.iter_rows()]
+        got = table[1:]
+    assert table[0] == ["payload.plan", "events", "users"]
+    assert got == expected

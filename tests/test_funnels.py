@@ -1,10 +1,13 @@
 """The funnel report: hand-made traps, then random data against a brute-force oracle, in UTC
 and in a zone with daylight saving, over several windows, on both databases."""
 
+import csv
+import io
 import random
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import openpyxl
 import pytest
 
 import report_oracle as oracle
@@ -292,3 +295,32 @@ def test_random_funnels_match_the_oracle_in_both_zones_and_several_windows(app, 
                     rows, steps, oracle.window_of(window), lo, hi.astimezone(UTC)
                 )
                 assert response.json()["steps"] == expected, params
+
+
+def test_csv_and_excel_hold_the_same_figures_as_the_json(app, client):
+    rows = [
+        event("a", "page_view", at(0), page="=HYPERLINK(1)"),
+        event("a", "button_click", at(1)),
+        event("b", "page_view", at(0), page="=HYPERLINK(1)"),
+    ]
+    steps = ["page_view[page==HYPERLINK(1)]", "button_click"]
+    body = run(app, client, rows, steps)
+    params = {"step": steps, "start": DAY, "end": DAY, "tz": "UTC"}
+    columns = ["step", "users", "conversion", "step_conversion", "median_seconds_from_previous"]
+    expected = [[step[name] for name in columns] for step in body["steps"]]
+
+    answer = client.get(PATH, params={**params, "format": "csv"})
+    assert answer.headers["Content-Type"].startswith("text/csv")
+    assert "funnel_2026-11-10_2026-11-10.csv" in answer.headers["Content-Disposition"]
+    table = list(csv.reader(io.StringIO(answer.text)))
+    assert table[0] == columns
+    assert [row[0] for row in table[1:]] == steps
+    assert [[float(v) if v else None for v in row[1:]] for row in table[1:]] == [
+        row[1:] for row in expected
+    ]
+
+    answer = client.get(PATH, params={**params, "format": "xlsx"})
+    sheet = openpyxl.load_workbook(io.BytesIO(answer.content)).active
+    values = [[cell.value for cell in row] for row in sheet.iter_rows()]
+    assert values == [columns, *expected]  # text typed as text: no apostrophe, no formula
+    assert client.get(PATH, params={**params, "format": "pdf"}).status_code == 422
