@@ -4,7 +4,17 @@ from flask import Blueprint, abort, redirect, url_for
 from flask_wtf.csrf import CSRFProtect
 from htmx_flask import Htmx
 
-from . import access, account, admin, downloads, errors, overview, templating
+from . import (
+    access,
+    account,
+    admin,
+    breakdowns,
+    downloads,
+    errors,
+    funnels,
+    overview,
+    templating,
+)
 
 csrf = CSRFProtect()
 htmx = Htmx()
@@ -37,5 +47,5 @@ bp.before_request(_protect_from_csrf)
 bp.after_request(errors.security_headers)
 errors.register(bp)
 templating.register(bp)
-for child in (account.bp, overview.bp, downloads.bp, admin.bp):
+for child in (account.bp, overview.bp, breakdowns.bp, funnels.bp, downloads.bp, admin.bp):
     bp.register_blueprint(child)

@@ -4,6 +4,7 @@ Plain lists, not numpy arrays, go in: Plotly then writes them as plain JSON arra
 write arrays as base64 typed arrays), which the browser tests can count.
 """
 
+import html
 import json
 from datetime import datetime, timedelta
 
@@ -93,5 +94,23 @@ def events_by_type(by_type):
             margin={"l": 120, "r": 12, "t": 8, "b": 28},
             yaxis={"automargin": True, "fixedrange": True},
         ),
+    )
+    return _json(figure)
+
+
+def funnel(steps):
+    """Users per funnel step as bars, each labelled with its conversion from the first."""
+    # Plotly reads tags in labels (<b>, <a href>): a condition's value is shown as typed.
+    labels = [f"{n}. {html.escape(step['step'], quote=False)}" for n, step in enumerate(steps, 1)]
+    figure = go.Figure(
+        go.Bar(
+            x=labels,
+            y=[step["users"] for step in steps],
+            marker={"color": ACCENT},
+            text=[f"{step['users']:,} · {step['conversion'] * 100:.1f} %" for step in steps],
+            textposition="auto",
+            hovertemplate="%{x}<br><b>%{y}</b> users<extra></extra>",
+        ),
+        layout=_layout(xaxis={"type": "category", "fixedrange": True, "automargin": True}),
     )
     return _json(figure)

@@ -117,3 +117,22 @@ def breakdown(rng, dimension, limit=DEFAULT_LIMIT):
         }
 
     return cached("breakdown", [*rng.key(), dimension.text, limit], rng.span(), compute)
+
+
+SAMPLE_EVENTS = 5000
+
+
+def payload_keys(rng):
+    """The top-level payload keys of the range's latest ``SAMPLE_EVENTS`` events, sorted: the
+    keys worth offering to break down by (any other can still be asked for)."""
+    lo, hi = rng.span()
+    latest = (
+        sa.select(events.c.payload)
+        .where(events.c.ts >= lo, events.c.ts < hi, *conditions(rng.filters))
+        .order_by(events.c.ts.desc())
+        .limit(SAMPLE_EVENTS)
+    )
+    keys = set()
+    for (payload,) in db.session.execute(latest):
+        keys.update(key for key in payload or {} if PAYLOAD_KEY.fullmatch(key))
+    return sorted(keys)

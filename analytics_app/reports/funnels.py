@@ -6,6 +6,7 @@ time (on PostgreSQL packed into one array per user); ``chains`` then follows eac
 the funnel, one user at a time, so memory holds one user's events.
 """
 
+import json
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
 from operator import itemgetter
@@ -19,7 +20,7 @@ from . import chains
 from .cache import cached
 from .payload import payload_text
 from .raw import events
-from .steps import MAX_STEPS
+from .steps import MAX_STEPS, PAYLOAD_KEY
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
@@ -163,3 +164,51 @@ def funnel_report(rng, funnel):
 
     lo, hi = rng.span()  # a chain's last event may fall up to the window after the range
     return cached("funnel", [*rng.key(), *funnel.key()], (lo, hi + funnel.window), compute)
+
+
+SUGGESTION_EVENTS = 5000
+SUGGESTED_VALUES = 8
+
+
+def step_suggestions(rng):
+    """Steps worth offering: for each event type among the range's latest events, the type
+    and ``type[key=value]`` for its most frequent string, number and boolean payload values.
+
+    A sample (the latest ``SUGGESTION_EVENTS`` events of the range) keeps this cheap on any
+    volume; it only suggests, and any step can be typed.
+    """
+    lo, hi = rng.span()
+    clauses = [events.c.ts >= lo, events.c.ts < hi]
+    if rng.filters.src:
+        clauses.append(events.c.src == rng.filters.src)
+    latest = (
+        sa.select(events.c.type, events.c.payload)
+        .where(*clauses)
+        .order_by(events.c.ts.desc())
+        .limit(SUGGESTION_EVENTS)
+    )
+    counts = {}
+    for type_, payload in db.session.execute(latest):
+        values = counts.setdefault(type_, {})
+        for key, value in (payload or {}).items():
+            if isinstance(value, bool | int | float | str) and _usable(key, value):
+                text = value if isinstance(value, str) else json.dumps(value)
+                values[(key, text)] = values.get((key, text), 0) + 1
+    suggestions = []
+    for type_ in sorted(counts):
+        suggestions.append(type_)
+        ranked = sorted(counts[type_].items(), key=lambda item: (-item[1], item[0]))
+        for (key, text), _ in ranked[:SUGGESTED_VALUES]:
+            suggestions.append(f"{type_}[{key}={text}]")
+    return suggestions
+
+
+def _usable(key, value):
+    """Whether a payload pair can be written as a step condition."""
+    text = value if isinstance(value, str) else ""
+    return (
+        PAYLOAD_KEY.fullmatch(key)
+        and text.isprintable()
+        and not any(c in text for c in "[]")
+        and len(text) <= 100
+    )
