@@ -324,3 +324,21 @@ def test_csv_and_excel_hold_the_same_figures_as_the_json(app, client):
     values = [[cell.value for cell in row] for row in sheet.iter_rows()]
     assert values == [columns, *expected]  # text typed as text: no apostrophe, no formula
     assert client.get(PATH, params={**params, "format": "pdf"}).status_code == 422
+
+
+def test_a_busy_user_is_walked_past_the_first_events_the_walk_tries_alone(app, client):
+    """A user with hundreds of step events who completes the funnel only at the end, and one
+    who completes it at once: both as the oracle says (PostgreSQL tries a prefix first)."""
+    rows = []
+    for n in range(300):
+        rows.append(event("late", "page_view", at(n, 5)))
+        rows.append(event("early", "page_view", at(n, 5)))
+    rows.append(event("late", "button_click", at(299, 6)))
+    rows.append(event("early", "button_click", at(0, 6)))
+    rows.append(event("tied", "page_view", at(0, 6)))
+    rows += [event("tied", "button_click", at(0, 6))] * 2  # a tie: the walk that matches
+    body = run(app, client, rows, ["page_view", "button_click"], window="2h")
+    lo = datetime.combine(DAY, datetime.min.time(), tzinfo=UTC)
+    steps = [oracle.Step("page_view"), oracle.Step("button_click")]
+    assert body["steps"] == oracle.funnel(rows, steps, timedelta(hours=2), lo, lo + timedelta(1))
+    assert users(body) == [3, 3]

@@ -1,32 +1,34 @@
 """How far one user gets through a funnel, and the times of their first furthest chain.
 
-Pure functions over one user's events, given as *moments*: ``(t, masks)`` in time order, ``t``
-an instant in integer microseconds and ``masks`` one bitmask per event at that instant (bit
-``i`` set when the event is step ``i + 1``). A chain is events e1…ek of steps 1…k, each at the
+Pure functions over one user's step events. A chain is events e1…ek of steps 1…k, each at the
 same time as the one before or later, all distinct, with ek no later than e1 + window and e1
-before the range's end.
+before the range's end (the caller reads no event before the range).
 
-Events at equal times may come in any order, so each moment is matched as a whole: steps
-``i…j`` can be taken there when distinct events of the moment can be assigned to them (a small
-bipartite matching; one event usually, so a bit test). Across moments the choice is greedy,
-which is exact: from a given state, reaching a further step by a given time never hurts later.
+From a given first event the chain is built greedily: each next step at the earliest moment it
+can be taken. That is exact: from a given state, reaching a step sooner never hurts the steps
+after it, so the greedy chain reaches as far as any chain from that start, each step at its
+earliest. The user's furthest step is the furthest greedy reach over their starts, and their
+first furthest chain the greedy chain of the earliest start that reaches it. A later start
+never reaches a step sooner than an earlier one, so once a chain runs out of events for its
+next step no later start gets further, and the walk stops.
 
-``furthest`` runs ClickHouse's windowFunnel idea over moments: per step, the latest start of
-a chain reaching it so far (a later start leaves more of the window for the next steps).
-``first_chain`` then walks starts in time order and, from each, takes every next step at the
-earliest moment it can; the first start that reaches the user's furthest step gives the
-chain whose step-to-step times the report's medians use.
+Events at one instant may come in any order, so an instant holding several events is matched
+as a whole: steps ``i…j`` can be taken there when distinct events of the instant can be
+assigned to them (a small bipartite matching, ``extend``). Most users have no two step events
+at one instant; ``walk_distinct`` serves them with a binary search per step and no matching.
 """
 
+from bisect import bisect_right
 from functools import lru_cache
 
 
 @lru_cache(maxsize=4096)
 def extend(masks, done, steps):
-    """How many steps are done after this moment, ``done`` of ``steps`` done before it.
+    """How many steps are done after an instant, ``done`` of ``steps`` done before it.
 
-    ``masks`` is the moment's events (a tuple of bitmasks). Steps ``done + 1…`` are taken in
-    order for as long as distinct events can be assigned to all of them at once.
+    ``masks`` is the instant's events (a tuple of bitmasks, bit ``i`` for step ``i + 1``).
+    Steps ``done + 1…`` are taken in order for as long as distinct events can be assigned to
+    all of them at once.
     """
     if len(masks) == 1:
         return done + 1 if done < steps and masks[0] >> done & 1 else done
@@ -50,54 +52,67 @@ def _assign(step, masks, owner, tried):
     return False
 
 
-def furthest(moments, steps, window, range_end):
-    """The furthest step (0…``steps``) any chain of the user reaches."""
-    latest = [None] * (steps + 1)  # latest[k]: the latest start of a chain reaching step k
-    best = 0
-    for t, masks in moments:
+def walk_distinct(times, steps, window, range_end):
+    """``(furthest step, its first chain's times)`` of a user whose step events are all at
+    distinct instants; ``times[k]`` lists the instants of step ``k + 1``'s events, sorted."""
+    best, chain = 0, None
+    for start in times[0]:
+        if start >= range_end:
+            break
+        taken, limit, t, done = [start], start + window, start, 1
+        exhausted = False
+        while done < steps:
+            later = times[done]
+            position = bisect_right(later, t)  # strictly later: the event at t is taken
+            if position == len(later):
+                exhausted = True
+                break
+            t = later[position]
+            if t > limit:
+                break
+            taken.append(t)
+            done += 1
+        if done > best:
+            best, chain = done, taken
+        if best == steps or exhausted:
+            break
+    return best, chain
+
+
+def walk(moments, steps, window, range_end):
+    """``(furthest step, its first chain's times)`` of a user given as *moments*: ``(t,
+    masks)`` in time order, one per instant, ``masks`` the bitmasks of its events."""
+    holding = [[] for _ in range(steps)]  # holding[k]: the moments with an event of step k + 1
+    for index, (_, masks) in enumerate(moments):
         present = 0
         for mask in masks:
             present |= mask
-        # Each state, from the furthest down, so that a state read here was set before this
-        # moment (a chain reaching step k reaches every step before it: 0…best are all set).
-        for done in range(min(best, steps - 1), -1, -1):
-            if not present >> done & 1:
-                continue  # no event here is the next step
-            if done == 0:
-                if t >= range_end:
-                    continue
-                start = t
-            else:
-                start = latest[done]
-                if t > start + window:
-                    continue
-            reached = extend(masks, done, steps)
-            for step in range(done + 1, reached + 1):
-                if latest[step] is None or latest[step] < start:
-                    latest[step] = start
-            best = max(best, reached)
-        if best == steps:
-            break
-    return best
-
-
-def first_chain(moments, target, steps, window, range_end):
-    """The times of steps 1…``target`` in the chain from the earliest start that reaches
-    step ``target``, each step at the earliest moment it can be taken; None when none does."""
-    for first, (start, masks) in enumerate(moments):
+        for step in range(steps):
+            if present >> step & 1:
+                holding[step].append(index)
+    best, chain = 0, None
+    for first in holding[0]:
+        start, masks = moments[first]
         if start >= range_end:
-            return None
+            break
         done = extend(masks, 0, steps)
-        if not done:
-            continue
-        times = [start] * done
-        later = first + 1
-        while done < target and later < len(moments) and moments[later][0] <= start + window:
-            t, masks = moments[later]
+        taken, limit, index = [start] * done, start + window, first
+        exhausted = False
+        while done < steps:
+            later = holding[done]
+            position = bisect_right(later, index)
+            if position == len(later):
+                exhausted = True
+                break
+            index = later[position]
+            t, masks = moments[index]
+            if t > limit:
+                break
             reached = extend(masks, done, steps)
-            times += [t] * (reached - done)
+            taken += [t] * (reached - done)
             done = reached
-            later += 1
-        if done >= target:
-            return times[:target]
-    return None
+        if done > best:
+            best, chain = done, taken
+        if best == steps or exhausted:
+            break
+    return best, chain

@@ -27,6 +27,7 @@ MICROSECOND = timedelta(microseconds=1)
 FETCH_ROWS = 10_000
 FETCH_USERS = 1000
 MASK_SPACE = 1 << MAX_STEPS
+PREFIX = 128
 
 
 def _is_step(step):
@@ -92,6 +93,37 @@ def _unpack(packed):
     return moments
 
 
+def _walk_packed(packed, steps, window, range_end):
+    """A user's walk from their packed array, trying the first ``PREFIX`` events alone first.
+
+    Busy users have thousands of step events and usually finish the funnel early on. A walk
+    over a prefix (cut between two instants) that reaches the last step is the walk over all
+    of them: every start before the winning one stopped at an event inside the prefix (past
+    its window), and the winning chain took the earliest events there are.
+    """
+    if len(packed) > PREFIX:
+        cut = PREFIX
+        while cut < len(packed) and packed[cut] >> MAX_STEPS == packed[cut - 1] >> MAX_STEPS:
+            cut += 1
+        found = _walk_values(packed[:cut], steps, window, range_end)
+        if found[0] == steps:
+            return found
+    return _walk_values(packed, steps, window, range_end)
+
+
+def _walk_values(packed, steps, window, range_end):
+    """``chains.walk_distinct`` when no two of the step events share an instant (the usual
+    case: each step's instants are then a sorted list made by a comprehension), or else
+    ``chains.walk`` over the events grouped by instant."""
+    instants = [value >> MAX_STEPS for value in packed]
+    if len(set(instants)) == len(instants):
+        times = [
+            [value >> MAX_STEPS for value in packed if value & 1 << step] for step in range(steps)
+        ]
+        return chains.walk_distinct(times, steps, window, range_end)
+    return chains.walk(_unpack(packed), steps, window, range_end)
+
+
 def _microseconds(moment):
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
@@ -106,16 +138,17 @@ def _moments(rows):
     return moments
 
 
-def _users_moments(rng, funnel):
-    """Each user's moments, one user at a time."""
+def _walks(rng, funnel, window, range_end):
+    """Each user's ``(furthest step, first chain's times)``, one user at a time."""
+    steps = len(funnel.steps)
     if db.engine.dialect.name == "postgresql":
         query = packed_step_events(rng, funnel).execution_options(yield_per=FETCH_USERS)
         for (packed,) in db.session.execute(query):
-            yield _unpack(packed)
+            yield _walk_packed(packed, steps, window, range_end)
         return
     rows = db.session.execute(step_events(rng, funnel).execution_options(yield_per=FETCH_ROWS))
     for _, user_rows in groupby(rows, itemgetter(0)):
-        yield _moments(user_rows)
+        yield chains.walk(_moments(user_rows), steps, window, range_end)
 
 
 def _walk(rng, funnel):
@@ -125,13 +158,10 @@ def _walk(rng, funnel):
     range_end = _microseconds(rng.span()[1])
     reached = [0] * (steps + 1)  # reached[k]: users whose furthest step is k
     gaps = [[] for _ in range(steps)]  # gaps[k]: seconds from step k to step k + 1 (1-based)
-    for moments in _users_moments(rng, funnel):
-        best = chains.furthest(moments, steps, window, range_end)
+    for best, times in _walks(rng, funnel, window, range_end):
         reached[best] += 1
-        if best >= 2:
-            times = chains.first_chain(moments, best, steps, window, range_end)
-            for k in range(1, best):
-                gaps[k].append((times[k] - times[k - 1]) / 1_000_000)
+        for k in range(1, best):
+            gaps[k].append((times[k] - times[k - 1]) / 1_000_000)
     return reached, gaps
 
 
