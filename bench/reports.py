@@ -21,6 +21,7 @@ import time
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 
+import _funnels
 import _report_endpoints as endpoints
 from _client import finish, get, read_token, summary
 from _reports_data import Params, ensure_events, today_utc
@@ -85,6 +86,14 @@ def parse_args(argv):
         metavar="ZONE",
         default="",
         help="also time a full rollup for ZONE plus UTC (about twice the 1-zone time)",
+    )
+    parser.add_argument(
+        "--funnels",
+        action="store_true",
+        help="time the funnel and breakdown reports instead (bench/_funnels.py)",
+    )
+    parser.add_argument(
+        "--funnel-repeat", type=int, default=7, help="timed calls per funnel/breakdown case"
     )
     parser.add_argument("--regenerate", action="store_true", help="generate the data anew")
     parser.add_argument("--drop", action="store_true", help="drop the database at the end")
@@ -424,10 +433,19 @@ def main(argv=None):
     secret = secrets.token_urlsafe(48)
     env = app_environment(database.url, secret, **READ_SETTINGS)
     try:
-        result = run(args, database, env, read_token(secret))
+        if args.funnels:
+            result = _funnels.run(args, database, env, read_token(secret), Cases, measure)
+        else:
+            result = run(args, database, env, read_token(secret))
     finally:
         if args.drop:
             database.drop()
+    if args.funnels:
+        measured, met = _funnels.verdicts(result)
+        failed = [name for name, ok in result["checks"].items() if not ok] + result["errors"]
+        verdict = {"targets": _funnels.TARGETS, "measured": measured, "targets_met": met}
+        settings = {"events": args.events, "users": args.users, "repeat": args.funnel_repeat}
+        return finish(started, load_before, settings, result, verdict, _funnels.LABELS, failed)
     measured, met = verdicts(result)
     labels = {
         "dau_finished_day_rollup_ms": ("finished day's DAU, rollups, HTTP median < 10 ms", " ms"),
