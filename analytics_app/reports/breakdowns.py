@@ -14,6 +14,7 @@ from ..extensions import db
 from .cache import cached
 from .payload import payload_text
 from .raw import conditions, events
+from .source import on_replica
 from .steps import PAYLOAD_KEY
 
 DEFAULT_LIMIT, MAX_LIMIT = 20, 1000
@@ -133,6 +134,8 @@ def payload_keys(rng):
         .limit(SAMPLE_EVENTS)
     )
     keys = set()
-    for (payload,) in db.session.execute(latest):
+    with on_replica():
+        sample = db.session.execute(latest).all()
+    for (payload,) in sample:
         keys.update(key for key in payload or {} if PAYLOAD_KEY.fullmatch(key))
     return sorted(keys)

@@ -20,6 +20,7 @@ from . import chains
 from .cache import cached
 from .payload import payload_text
 from .raw import events
+from .source import on_replica
 from .steps import MAX_STEPS, PAYLOAD_KEY
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -218,7 +219,9 @@ def step_suggestions(rng):
         .limit(SUGGESTION_EVENTS)
     )
     counts = {}
-    for type_, payload in db.session.execute(latest):
+    with on_replica():
+        sample = db.session.execute(latest).all()
+    for type_, payload in sample:
         values = counts.setdefault(type_, {})
         for key, value in (payload or {}).items():
             if isinstance(value, bool | int | float | str) and _usable(key, value):
