@@ -69,8 +69,11 @@ def api_users(site):
     return [step["users"] for step in response.json()["steps"]]
 
 
-def shown(page):
+def shown(page, steps=None):
+    """The users and step labels the page shows (once it shows ``steps`` rows)."""
     page.wait_for_selector("#funnel-chart .main-svg")
+    if steps:
+        page.locator("#funnel-table tbody tr").nth(steps - 1).wait_for()
     cells = page.locator("#funnel-table tbody tr td:nth-child(2)").all_inner_texts()
     steps = page.locator("#funnel-table tbody tr td:nth-child(1)").all_inner_texts()
     return [int(cell.replace(",", "")) for cell in cells], steps
@@ -84,7 +87,7 @@ def test_a_funnel_built_in_the_form_shows_the_apis_figures_and_reopens(page, sit
     for n, text in enumerate(STEPS):
         inputs.nth(n).fill(text)
     inputs.nth(len(STEPS) - 1).press("Enter")
-    figures, steps = shown(page)
+    figures, steps = shown(page, len(STEPS))
     assert figures == api_users(site) == [12, 6, 3]
     assert steps == [f"{n}. {text}" for n, text in enumerate(STEPS, 1)]  # as text, not markup
     assert page.locator("#funnel-table img").count() == 0
