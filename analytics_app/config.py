@@ -59,6 +59,20 @@ def _int(env, name, default, minimum=1):
     return value
 
 
+def _seconds(env, name, default):
+    """A positive number of seconds (fractions allowed)."""
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if not 0 < value < 86400:
+        raise ConfigError(f"{name} must be more than 0 and less than a day, got {raw!r}")
+    return value
+
+
 def _bool(env, name, default=False):
     raw = env.get(name)
     if raw is None or raw == "":
@@ -313,6 +327,8 @@ def load_config(env, instance_path):
         "TRUSTED_HOSTS": _trusted_hosts(env),
         "REPORT_TIMEZONE": report_tz,
         "REPORT_CACHE_SECONDS": _int(env, "REPORT_CACHE_SECONDS", 300, 0),
+        # Well inside GUNICORN_TIMEOUT (120 s): a slow report answers 503, its worker lives on.
+        "REPORT_STATEMENT_TIMEOUT_SECONDS": _seconds(env, "REPORT_STATEMENT_TIMEOUT_SECONDS", 20.0),
         # The dashboard's session cookie key; derived from JWT_SECRET_KEY when unset.
         "SECRET_KEY": _optional_secret(env, "SECRET_KEY", app_env),
         "DASHBOARD_SESSION_IDLE_MINUTES": _int(env, "DASHBOARD_SESSION_IDLE_MINUTES", 120),

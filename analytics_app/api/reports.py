@@ -47,7 +47,7 @@ class DailyActiveUsers(MethodView):
     @blp.doc(security=BEARER, responses=TABLE_RESPONSE)
     @blp.arguments(schemas.DauQuerySchema, **schemas.QUERY)
     @blp.response(200, schemas.DauSchema)
-    @error_responses(blp, 401, 403, 422)
+    @error_responses(blp, 401, 403, 422, 503)
     def get(self, args):
         """Distinct users on a local day, or per day from start to end (empty days as 0)."""
         if args["series"]:
@@ -61,7 +61,7 @@ class ActiveUsers(MethodView):
     @blp.doc(security=BEARER, responses=TABLE_RESPONSE)
     @blp.arguments(schemas.ReportQuerySchema, **schemas.QUERY)
     @blp.response(200, schemas.ActiveUsersSchema)
-    @error_responses(blp, 401, 403, 422)
+    @error_responses(blp, 401, 403, 422, 503)
     def get(self, args):
         """DAU, WAU, MAU and stickiness for each day of the range (default: the last 7 days)."""
         return answer("active_users", service.active_users, args)
@@ -73,7 +73,7 @@ class Engagement(MethodView):
     @blp.doc(security=BEARER, responses=TABLE_RESPONSE)
     @blp.arguments(schemas.ReportQuerySchema, **schemas.QUERY)
     @blp.response(200, schemas.EngagementSchema)
-    @error_responses(blp, 401, 403, 422)
+    @error_responses(blp, 401, 403, 422, 503)
     def get(self, args):
         """Events by type and source, events per user, sessions and top pages over the range."""
         return answer("engagement", service.engagement, args)
@@ -85,7 +85,7 @@ class Retention(MethodView):
     @blp.doc(security=BEARER, responses=TABLE_RESPONSE)
     @blp.arguments(schemas.RetentionQuerySchema, **schemas.QUERY)
     @blp.response(200, schemas.RetentionSchema)
-    @error_responses(blp, 401, 403, 422)
+    @error_responses(blp, 401, 403, 422, 503)
     def get(self, args):
         """Day-1/7/30 retention of the users first seen on each day (default: last 30 days)."""
         return answer("retention", service.retention, args)

@@ -10,7 +10,7 @@ makes it exact there too.
 
 Every report is computed here, so here it is sent to the report replica when there is one
 (``source.on_replica``): the watermark is read there too, from the same caught-up state as
-the figures.
+the figures. The figures are computed under the statement time limit (``timeout.bounded``).
 """
 
 import hashlib
@@ -25,7 +25,7 @@ from redis import RedisError
 
 from ..metrics import record_report_cache
 from ..redis_store import get_redis
-from . import source
+from . import source, timeout
 from .freshness import watermark
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ def cached(name, params, span, compute):
     for unbounded).
     """
     with source.on_replica():
-        return _cached(name, params, span, compute)
+        return _cached(name, params, span, timeout.bounded(compute))
 
 
 def _cached(name, params, span, compute):

@@ -150,29 +150,13 @@ def _contiguous(days):
     return all(b.date - a.date == timedelta(days=1) for a, b in pairwise(days))
 
 
-def _engagement_figures(rng):
-    """Users, sessions and top pages: from the stored activity when it answers, else raw."""
-    lo, hi = rng.span()
-    found = (None, None, None)
-    if _uses_rollups(rng):
-        marks = stored.read_marks()
-        found = (
-            activity.range_users(rng, marks),
-            activity.sessions(rng, marks),
-            activity.top_pages(rng, marks),
-        )
-    users, sessions, pages = found
-    if users is None:
-        [users] = raw.distinct_users([(lo, hi)], rng.filters)
-    return (
-        users,
-        sessions if sessions is not None else raw.sessions(lo, hi, rng.filters),
-        pages if pages is not None else raw.top_pages(lo, hi, rng.filters),
-    )
+def _stored(rng, read):
+    """``read(rng, marks)`` from the stored activity when the range can use it, else None."""
+    return read(rng, stored.read_marks()) if _uses_rollups(rng) else None
 
 
-def engagement(rng):
-    """Events by type and source, users, events per user, sessions and top pages."""
+def event_totals(rng):
+    """Events by type and by source, their total, users, and events per user."""
 
     def compute():
         counts = _event_counts(rng)
@@ -181,7 +165,9 @@ def engagement(rng):
             by_type[type_] = by_type.get(type_, 0) + value
             by_source[src or ""] = by_source.get(src or "", 0) + value
         total = sum(counts.values())
-        users, (session_count, average), pages = _engagement_figures(rng)
+        users = _stored(rng, activity.range_users)
+        if users is None:
+            [users] = raw.distinct_users([rng.span()], rng.filters)
         return {
             **_range_fields(rng),
             "events": total,
@@ -189,9 +175,42 @@ def engagement(rng):
             "events_per_user": round(total / users, 4) if users else 0.0,
             "by_type": dict(sorted(by_type.items())),
             "by_source": dict(sorted(by_source.items())),
-            "sessions": {"count": session_count, "average_seconds": round(average, 3)},
-            "top_pages": [{"page": p, "views": v} for p, v in pages],
         }
+
+    return _cached("event_totals", rng, compute)
+
+
+def sessions(rng):
+    """Sessions (events sharing ``payload.session_id``): their count and average length."""
+
+    def compute():
+        found = _stored(rng, activity.sessions)
+        count, average = found if found is not None else raw.sessions(*rng.span(), rng.filters)
+        return {"count": count, "average_seconds": round(average, 3)}
+
+    return _cached("sessions", rng, compute)
+
+
+def top_pages(rng):
+    """The most viewed pages of the range: from the stored activity when it answers, else raw."""
+
+    def compute():
+        found = _stored(rng, activity.top_pages)
+        pages = found if found is not None else raw.top_pages(*rng.span(), rng.filters)
+        return [{"page": p, "views": v} for p, v in pages]
+
+    return _cached("top_pages", rng, compute)
+
+
+def engagement(rng):
+    """Events by type and source, users, events per user, sessions and top pages.
+
+    Its parts are reports of their own (cached apart too), so the dashboard's panels each ask
+    for the one they show and a slow part holds up only its own panel.
+    """
+
+    def compute():
+        return {**event_totals(rng), "sessions": sessions(rng), "top_pages": top_pages(rng)}
 
     return _cached("engagement", rng, compute)
 
