@@ -1,16 +1,31 @@
-"""The overview page and its HTMX fragments: the panels, and the recent-events table."""
+"""The overview page and its HTMX fragments: the panels, each loaded on its own.
+
+The page itself runs no report: it carries the filter bar and one placeholder per panel,
+which asks for its panel as soon as it is shown. A panel whose report fails (past the
+statement time limit, or with the database away) answers with a message and a retry in its
+own place; the rest of the page is untouched.
+"""
 
 import functools
+import logging
 import zoneinfo
 
 from flask import Blueprint, abort, render_template, request, url_for
 from htmx_flask import make_response
+from sqlalchemy.exc import OperationalError
 
-from . import panels, recent, selection
+from ..errors import DATABASE_RETRY_AFTER_SECONDS
+from ..extensions import db
+from ..reports.timeout import ReportTimeoutError, statement_timeout
+from . import panels, selection
 from .access import login_required, passive
-from .downloads import direct_limits
+from .errors import sentence
 
 bp = Blueprint("overview", __name__, url_prefix="/dashboard")
+log = logging.getLogger(__name__)
+
+DATABASE_AWAY = "The database is unavailable. Try again in a moment."
+BROKEN = "This panel could not be drawn. It has been logged."
 
 
 @functools.cache
@@ -18,28 +33,15 @@ def time_zones():
     return sorted(zoneinfo.available_timezones())
 
 
-def _context(args):
-    chosen, form, errors = selection.parse(args)
-    context = {
-        "selection": chosen,
-        "form": form,
-        "errors": errors,
-        "zones": time_zones(),
-        "direct_rows": direct_limits(),
-    }
-    if not errors:
-        context.update(panels.overview(chosen))
-    return context
-
-
 @bp.get("")
 @login_required
 def index():
-    """The overview; an HTMX request from the filter bar gets the panels alone."""
-    context = _context(request.args)
-    status = 422 if context["errors"] else 200
+    """The overview; an HTMX request from the filter bar gets the panels' placeholders."""
+    chosen, form, errors = selection.parse(request.args)
+    context = {"selection": chosen, "form": form, "errors": errors, "zones": time_zones()}
+    status = 422 if errors else 200
     if request.htmx and not request.htmx.history_restore_request:
-        url = url_for(".index", **context["selection"].as_params()) if status == 200 else False
+        url = url_for(".index", **chosen.as_params()) if status == 200 else False
         response = make_response(render_template("_panels.html", **context), status, push_url=url)
     else:
         response = make_response(render_template("overview.html", **context), status)
@@ -47,12 +49,45 @@ def index():
     return response
 
 
+def _failed(name, chosen, status, message, headers=None):
+    html = render_template(
+        "_panel.html", name=name, state="failed", status=status, selection=chosen, message=message
+    )
+    return html, status, {**(headers or {}), "X-Panel": "failed"}
+
+
+@bp.get("/panels/<name>")
+@login_required
+@passive
+def panel(name):
+    """One panel of the overview for the query's selection, or its failure in its place."""
+    if name not in panels.PANELS:
+        abort(404)
+    chosen, _, errors = selection.parse(request.args)
+    if errors:
+        return _failed(name, chosen, 422, " ".join(errors))
+    try:
+        with statement_timeout():
+            context = panels.PANELS[name][1](chosen)
+    except ReportTimeoutError as error:
+        return _failed(name, chosen, 503, sentence(error.message), error.headers)
+    except OperationalError as error:
+        log.warning("database unavailable: %s", getattr(error, "orig", error))
+        db.session.rollback()
+        return _failed(
+            name, chosen, 503, DATABASE_AWAY, {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)}
+        )
+    except Exception:
+        # One broken panel must not take the page down with it.
+        log.exception("the overview's %s panel failed", name)
+        db.session.rollback()
+        return _failed(name, chosen, 500, BROKEN)
+    return render_template("_panel.html", name=name, state="ready", selection=chosen, **context)
+
+
 @bp.get("/recent")
 @login_required
 @passive
 def recent_events():
-    """The recent-events table alone (the overview polls it every 10 s)."""
-    chosen, _, errors = selection.parse(request.args)
-    if errors:
-        abort(422)
-    return render_template("_recent_events.html", selection=chosen, events=recent.latest(chosen))
+    """The recent-events panel (the overview polls it every 10 s)."""
+    return panel("recent")

@@ -1,9 +1,14 @@
-"""The overview's data: every panel's report for a selection, ready for the templates."""
+"""The overview's panels: each one's data for a selection, ready for its template.
+
+Every panel is its own HTMX fragment (``overview.panel``), loaded on its own, so a slow report
+holds up only the panel that shows it. A panel asks only for the reports it shows.
+"""
 
 from ..reports import service
 from ..reports.range import Filters
 from ..reports.service import RETENTION_OFFSETS
 from . import charts, recent
+from .downloads import direct_limits
 
 
 def retention_summary(cohorts):
@@ -24,18 +29,63 @@ def retention_summary(cohorts):
     return summary
 
 
-def overview(selection):
-    """Active users, engagement, retention and the latest events of the selection."""
-    active = service.active_users(selection)
-    engagement = service.engagement(selection)
+def exports(selection):
+    """The export buttons: a direct download, or a background job past the direct limits."""
+    return {"events": service.event_totals(selection)["events"], "direct_rows": direct_limits()}
+
+
+def totals(selection):
+    """Active users and events over the range."""
+    return {"totals": service.event_totals(selection)}
+
+
+def active(selection):
+    """DAU, WAU, MAU and stickiness on the range's last day."""
+    return {"latest": service.active_users(selection)["series"][-1]}
+
+
+def sessions(selection):
+    return {"sessions": service.sessions(selection)}
+
+
+def dau(selection):
+    """The daily-active-users chart."""
+    return {"dau_figure": charts.dau(service.active_users(selection)["series"])}
+
+
+def types(selection):
+    by_type = service.event_totals(selection)["by_type"]
+    return {"by_type": by_type, "types_figure": charts.events_by_type(by_type) if by_type else None}
+
+
+def pages(selection):
+    return {"top_pages": service.top_pages(selection)}
+
+
+def retention(selection):
     # Cohorts are new users: only the source filter applies (as in GET /reports/retention).
-    retention = service.retention(selection.with_filters(Filters(src=selection.filters.src)))
-    return {
-        "latest": active["series"][-1],
-        "engagement": engagement,
-        "retention": retention_summary(retention["cohorts"]),
-        "cohorts": retention["cohorts"],
-        "dau_figure": charts.dau(active["series"]),
-        "types_figure": charts.events_by_type(engagement["by_type"]),
-        "events": recent.latest(selection),
-    }
+    cohorts = service.retention(selection.with_filters(Filters(src=selection.filters.src)))
+    return {"retention": retention_summary(cohorts["cohorts"]), "cohorts": cohorts["cohorts"]}
+
+
+def sources(selection):
+    return {"by_source": service.event_totals(selection)["by_source"]}
+
+
+def latest_events(selection):
+    return {"events": recent.latest(selection)}
+
+
+# name -> (what it shows, what it reads); the name is its URL and its template, _panel_<name>.
+PANELS = {
+    "exports": ("Exports", exports),
+    "totals": ("Active users and events", totals),
+    "active": ("Active users", active),
+    "sessions": ("Sessions", sessions),
+    "dau": ("Daily active users", dau),
+    "types": ("Events by type", types),
+    "pages": ("Top pages", pages),
+    "retention": ("Retention of new users", retention),
+    "sources": ("Events by source", sources),
+    "recent": ("Recent events", latest_events),
+}

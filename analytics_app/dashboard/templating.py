@@ -3,6 +3,7 @@
 from ..exports.jobs import status_of
 from ..job_lifecycle import JobStatus
 from ..reports.periods import as_utc
+from .panels import PANELS
 
 # htmx's settings: no eval (the CSP forbids it anyway), no page snapshots in localStorage,
 # and a 422 (a refused filter) is swapped in like a success, to show what was wrong.
@@ -57,3 +58,4 @@ def register(bp):
     bp.add_app_template_filter(status_of, "job_status")
     bp.add_app_template_global(HTMX_CONFIG, "htmx_config")
     bp.add_app_template_global(JobStatus, "JobStatus")
+    bp.add_app_template_global({name: title for name, (title, _) in PANELS.items()}, "panel_titles")

@@ -32,6 +32,16 @@
 
   htmx.onLoad(drawCharts);
 
+  // A panel that failed answers 4xx/5xx with its own message and a retry (X-Panel: failed):
+  // it takes the panel's place, and the rest of the page carries on.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var xhr = event.detail.xhr;
+    if (xhr.status >= 400 && xhr.getResponseHeader("X-Panel") === "failed") {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+
   document.addEventListener("htmx:responseError", function (event) {
     showRequestError("The server answered " + event.detail.xhr.status + ". Reload the page to retry.");
   });

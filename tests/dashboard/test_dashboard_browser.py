@@ -21,9 +21,11 @@ import openpyxl
 import psycopg
 import pytest
 import requests
+from slow_queries import slow_top_pages
 
 from analytics_app import ROOT, demo
 from analytics_app.accounts import users
+from analytics_app.reports import raw
 from analytics_app.reports.stored import rolled_zones
 from analytics_app.rollup.run import roll_up
 
@@ -346,11 +348,39 @@ def test_event_markup_arriving_later_shows_as_text(admin_page, admin_session, si
         timeout=10,
     )
     assert ingest.status_code == 200
-    row = page.locator("#recent-events tbody tr").first
+    row = page.locator("#panel-recent tbody tr").first
     expect(row.locator("td.user")).not_to_have_text(XSS_USER)
-    with page.expect_response(lambda response: "/dashboard/recent" in response.url):
+    with page.expect_response(lambda response: "/dashboard/panels/recent" in response.url):
         page.clock.run_for(10_000)  # the table's own poll (hx-trigger="every 10s")
     expect(row.locator("td.user")).to_have_text(XSS_USER)
     expect(row.locator("td.payload")).to_contain_text(XSS_NOTE)
-    assert page.locator("#recent-events script, #recent-events img").count() == 0
+    assert page.locator("#panel-recent script, #panel-recent img").count() == 0
     assert not recorder.dialogs
+
+
+def test_a_slow_panel_shows_its_message_while_the_others_render(admin_page, site, monkeypatch):
+    """A report past the statement time limit fails in its own panel, with a retry."""
+    page = admin_page
+    start, end = shown_range(page)
+    site.app.config["REPORT_STATEMENT_TIMEOUT_SECONDS"] = 0.5
+    monkeypatch.setattr(raw, "top_pages", slow_top_pages)
+    try:
+        page.reload()
+        failed = page.locator("#panel-pages[data-state=failed]")
+        expect(failed).to_contain_text("The report took longer than 0.5 s; retry later")
+        expect(failed.get_by_role("button", name="Retry")).to_be_visible()
+        page.wait_for_selector("#dau-chart .main-svg")
+        assert chart_points(page) == DEFAULT_DAYS
+        expect(page.locator("#tile-events .tile-value")).to_have_text(
+            f"{count_events(site, start, end):,}"
+        )
+        expect(page.locator("#types-chart .main-svg").first).to_be_visible()
+        expect(page.locator("#request-error")).to_be_hidden()
+        page.screenshot(path=str(SCREENSHOTS / "overview-slow-panel.png"), full_page=True)
+
+        # Once the report is quick again, the retry fills the panel in place.
+        monkeypatch.undo()
+        failed.get_by_role("button", name="Retry").click()
+        expect(page.locator("#panel-pages #top-pages")).to_be_visible()
+    finally:
+        site.app.config["REPORT_STATEMENT_TIMEOUT_SECONDS"] = 20.0

@@ -85,9 +85,9 @@ JOB_LINK = re.compile(r'href="(/dashboard/exports/[A-Za-z0-9_-]{22}/file)"')
 
 def test_large_exports_become_jobs_with_a_download_link(admin, api, dashboard_app):
     dashboard_app.config.update(DASHBOARD_DIRECT_CSV_ROWS=10, EXPORT_DIRECT_XLSX_ROWS=10)
-    overview = admin.get("/dashboard", params=RANGE).text
-    assert 'href="/dashboard/exports/download' not in overview
-    assert 'action="/dashboard/exports"' in overview
+    buttons = admin.get("/dashboard/panels/exports", params=RANGE).text
+    assert 'href="/dashboard/exports/download' not in buttons
+    assert 'action="/dashboard/exports"' in buttons
 
     offer = admin.get("/dashboard/exports/download", params={**RANGE, "format": "csv"})
     assert offer.status_code == 200

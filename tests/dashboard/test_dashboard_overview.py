@@ -1,5 +1,6 @@
-"""The overview: figures that match the reports, HTMX partials reflected in the URL, refused
-filters, escaped user data, and errors that never show a trace."""
+"""The overview: panels that load on their own with figures that match the reports, HTMX
+partials reflected in the URL, refused filters, escaped user data, and errors that stay in
+their panel and never show a trace."""
 
 import json
 import re
@@ -11,8 +12,11 @@ from fixtures import (  # noqa: F401 - fixtures, requested by name
     dashboard_app_fixture,
     server_fixture,
 )
+from slow_queries import slow_top_pages
 
 from analytics_app.dashboard import panels
+from analytics_app.dashboard import selection as selection_module
+from analytics_app.reports import raw
 
 from dataset import Expected, Row, generate, store
 
@@ -42,23 +46,55 @@ def figure(html, name="dau-figure"):
     return json.loads(match.group(1))
 
 
+def panel(web, name, params=RANGE, **kwargs):
+    """One panel, as the overview's placeholder asks for it."""
+    return web.get(
+        f"/dashboard/panels/{name}", params=params, headers={"HX-Request": "true"}, **kwargs
+    )
+
+
+def panel_urls(html):
+    """The URL each panel placeholder loads itself from, by panel name."""
+    found = re.findall(r'data-panel="(\w+)" data-state="loading"[^>]*hx-get="([^"]+)"', html)
+    return {name: url.replace("&amp;", "&") for name, url in found}
+
+
 def tile(html, name):
     match = re.search(rf'id="tile-{name}">.*?class="tile-value">([^<]*)<', html, re.S)
     return match.group(1)
 
 
-def test_the_dau_chart_has_one_point_per_day_with_the_reported_counts(admin, rows):
+def test_the_page_runs_no_report_and_each_panel_loads_itself(admin, monkeypatch):
+    def no_report(*args, **kwargs):
+        raise AssertionError("the page itself must not run a report")
+
+    monkeypatch.setattr(panels.service, "event_totals", no_report)
+    monkeypatch.setattr(panels.service, "active_users", no_report)
     page = admin.get("/dashboard", params=RANGE)
     assert page.status_code == 200
-    [trace] = figure(page.text)["data"]
+    urls = panel_urls(page.text)
+    assert set(urls) == set(panels.PANELS)
+    for name, url in urls.items():
+        assert url.startswith(
+            f"/dashboard/panels/{name}?start={START}&end={END}&tz=America/New_York"
+        )
+    assert page.text.count('hx-trigger="load"') == len(panels.PANELS)
+
+
+def test_the_dau_chart_has_one_point_per_day_with_the_reported_counts(admin, rows):
+    chart = panel(admin, "dau")
+    assert chart.status_code == 200
+    assert "<html" not in chart.text
+    [trace] = figure(chart.text)["data"]
     days = [START + timedelta(days=n) for n in range((END - START).days + 1)]
     expected = Expected(rows, TZ)
     assert trace["x"] == [day.isoformat() for day in days]
     assert trace["y"] == [expected.dau(day) for day in days]
     engagement = expected.engagement(START, END)
-    assert tile(page.text, "events") == f"{engagement['events']:,}"
-    assert tile(page.text, "users") == f"{engagement['users']:,}"
-    assert tile(page.text, "dau") == str(expected.dau(END))
+    totals = panel(admin, "totals").text
+    assert tile(totals, "events") == f"{engagement['events']:,}"
+    assert tile(totals, "users") == f"{engagement['users']:,}"
+    assert tile(panel(admin, "active").text, "dau") == str(expected.dau(END))
 
 
 def test_a_filter_change_answers_with_the_panels_and_the_url_to_push(admin, rows):
@@ -69,17 +105,20 @@ def test_a_filter_change_answers_with_the_panels_and_the_url_to_push(admin, rows
     assert response.headers["HX-Push-Url"] == (
         f"/dashboard?start={START}&end={END}&tz=America/New_York&type=video_play"
     )
+    urls = panel_urls(response.text)
+    assert all("type=video_play" in url for url in urls.values())
     engagement = Expected(rows, TZ).engagement(START, END, type="video_play")
-    assert tile(response.text, "events") == f"{engagement['events']:,}"
-    assert list(figure(response.text, "types-figure")["data"][0]["y"]) == ["video_play"]
+    totals = admin.get(urls["totals"]).text
+    assert tile(totals, "events") == f"{engagement['events']:,}"
+    types = admin.get(urls["types"]).text
+    assert list(figure(types, "types-figure")["data"][0]["y"]) == ["video_play"]
 
     # The pushed URL, loaded directly, renders the same panels inside the whole page.
     page = admin.get(response.headers["HX-Push-Url"])
     assert page.status_code == 200
     assert "<html" in page.text
     assert '<option value="video_play" selected>' in page.text
-    assert tile(page.text, "events") == tile(response.text, "events")
-    assert figure(page.text) == figure(response.text)
+    assert panel_urls(page.text) == urls
 
     # Back/forward after a cache miss asks again with HTMX headers: it needs the whole page.
     headers = {"HX-Request": "true", "HX-History-Restore-Request": "true"}
@@ -105,12 +144,17 @@ def test_filters_that_cannot_be_shown_are_explained(admin):
         assert partial.status_code == 422, args  # swapped in all the same (responseHandling)
         assert message in partial.text, args
         assert partial.headers["HX-Push-Url"] == "false", args  # the URL keeps the last view
+        refused = panel(admin, "dau", params=args)
+        assert refused.status_code == 422, args
+        assert refused.headers["X-Panel"] == "failed", args
+        assert message in refused.text, args
 
 
 def test_payloads_and_user_ids_show_as_text(admin):
-    page = admin.get("/dashboard", params=RANGE).text
+    pages = panel(admin, "pages").text
     recent = admin.get("/dashboard/recent", params=RANGE).text
-    for html in (page, recent):
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in pages
+    for html in (recent,):
         assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in html
         assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html
         assert "<script>alert" not in html
@@ -126,11 +170,43 @@ def test_the_recent_events_fragment_refreshes_itself(admin, rows):
     assert "web_app" not in recent.text
 
 
-def test_an_unexpected_error_shows_a_plain_page_without_a_trace(admin, monkeypatch):
+def test_a_report_past_its_time_limit_fails_in_its_own_panel(dashboard_app, admin, monkeypatch):
+    dashboard_app.config["REPORT_STATEMENT_TIMEOUT_SECONDS"] = 0.3
+    monkeypatch.setattr(raw, "top_pages", slow_top_pages)
+    slow = panel(admin, "pages")
+    assert slow.status_code == 503
+    assert slow.headers["Retry-After"] == "1"
+    assert slow.headers["X-Panel"] == "failed"
+    assert "<html" not in slow.text
+    assert "<h2>Top pages</h2>" in slow.text
+    assert "The report took longer than 0.3 s; retry later or narrow the range." in slow.text
+    retry = re.search(r'<button[^>]*hx-get="([^"]+)"[^>]*>Retry</button>', slow.text)
+    assert retry.group(1).replace("&amp;", "&").startswith("/dashboard/panels/pages?")
+    # The other panels, and the page, are untouched.
+    assert panel(admin, "totals").status_code == 200
+    assert admin.get("/dashboard", params=RANGE).status_code == 200
+
+
+def test_an_unexpected_error_stays_in_its_panel_without_a_trace(admin, monkeypatch):
     def broken(selection):
         raise RuntimeError("secret internals: password=hunter2")
 
-    monkeypatch.setattr(panels, "overview", broken)
+    monkeypatch.setitem(panels.PANELS, "dau", ("Daily active users", broken))
+    failed = panel(admin, "dau")
+    assert failed.status_code == 500
+    assert failed.headers["X-Panel"] == "failed"
+    assert "could not be drawn" in failed.text
+    assert "hunter2" not in failed.text
+    assert "Traceback" not in failed.text
+    assert re.search(r"Reference: <code>[0-9a-f]{32}</code>", failed.text)
+    assert panel(admin, "totals").status_code == 200
+
+
+def test_an_unexpected_error_on_a_page_shows_a_plain_page_without_a_trace(admin, monkeypatch):
+    def broken(args):
+        raise RuntimeError("secret internals: password=hunter2")
+
+    monkeypatch.setattr(selection_module, "parse", broken)
     page = admin.get("/dashboard")
     assert page.status_code == 500
     assert page.headers["Content-Type"].startswith("text/html")
