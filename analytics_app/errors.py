@@ -8,7 +8,7 @@ flask-jwt-extended, by the rate limiter, or by the database driver.
 import logging
 from http import HTTPStatus
 
-from flask import jsonify
+from flask import jsonify, render_template, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -91,8 +91,28 @@ def error_response(status, message, errors=None, headers=None):
     return response
 
 
+# Browsers get HTML error pages outside the API; scripts may run nothing in them.
+HTML_ERROR_POLICY = "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'"
+
+
+def _wants_html():
+    """A browser asking for a page outside the API (whose errors stay JSON whatever Accept says)."""
+    if request.path.startswith("/api/"):
+        return False
+    accepted = request.accept_mimetypes
+    return accepted["text/html"] > accepted["application/json"]
+
+
+def _answer(status, message, errors=None, headers=None):
+    """The JSON envelope, or for a browser outside the API the same message as an HTML page."""
+    if not _wants_html():
+        return error_response(status, message, errors, headers)
+    page = render_template("public_error.html", status=status, message=message)
+    return page, status, {**(headers or {}), "Content-Security-Policy": HTML_ERROR_POLICY}
+
+
 def _handle_app_error(error):
-    return error_response(error.status, error.message, error.errors, error.headers)
+    return _answer(error.status, error.message, error.errors, error.headers)
 
 
 def _handle_http_exception(error):
@@ -104,9 +124,9 @@ def _handle_http_exception(error):
     if error.code == 405 and error.valid_methods:
         headers["Allow"] = ", ".join(error.valid_methods)
     if error.code == 413:
-        return error_response(413, BodyTooLargeError.message, headers=headers)
+        return _answer(413, BodyTooLargeError.message, headers=headers)
     message = data.get("message") or error.description
-    return error_response(error.code, message, errors, headers)
+    return _answer(error.code, message, errors, headers)
 
 
 def _handle_database_unavailable(error):
@@ -117,7 +137,7 @@ def _handle_database_unavailable(error):
 
 def _handle_unexpected(error):
     log.exception("unhandled error", exc_info=error)
-    return error_response(500, AppError.message)
+    return _answer(500, AppError.message)
 
 
 def init_app(app):

@@ -20,6 +20,27 @@ def test_unknown_path_is_a_json_404(client):
     assert_envelope(client.get("/nope.html"), 404)
 
 
+BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+
+
+def test_a_browser_gets_an_html_error_page_outside_the_api_and_json_inside(client):
+    page = client.get("/nope", headers=BROWSER)
+    assert page.status_code == 404
+    assert page.headers["Content-Type"].startswith("text/html")
+    assert "<h1>404</h1>" in page.text
+    assert "default-src 'none'" in page.headers["Content-Security-Policy"]
+    assert "<script" not in page.text
+    # The API's errors stay JSON for a browser too, and a script asking for JSON gets JSON.
+    assert_envelope(client.get("/api/analytics/nope", headers=BROWSER), 404)
+    assert_envelope(client.get("/nope", headers={"Accept": "application/json"}), 404)
+
+
+def test_the_favicon_browsers_ask_for_is_served(client):
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 200
+    assert icon.headers["Content-Type"].startswith("image/svg+xml")
+
+
 def test_wrong_method_is_a_json_405_with_allow(client):
     response = client.get("/api/analytics/ingest")
     assert_envelope(response, 405)

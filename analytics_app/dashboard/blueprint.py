@@ -29,6 +29,12 @@ def root():
     return redirect(url_for("dashboard.overview.index"))
 
 
+@bp.get("/favicon.ico")
+def favicon():
+    """The icon browsers ask for on their own, on pages that name none (the API's, errors)."""
+    return redirect(url_for("static", filename="dashboard/favicon.svg"), 301)
+
+
 @bp.route("/dashboard/<path:unknown>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 def not_found(unknown):
     """An unknown dashboard address, or one that takes no such request (an id past the
