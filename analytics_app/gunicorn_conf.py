@@ -22,6 +22,12 @@ bind = os.environ.get("BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "4"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "120"))  # Excel exports can take a while
 graceful_timeout = 30
+# A worker's RSS creeps up under sustained load although the Python objects it holds do not
+# (tracemalloc: flat over thousands of mixed requests): the growth is native memory, allocator
+# fragmentation below our code. Recycling each worker after about this many requests bounds it
+# (bench/README.md, "Soak"); the jitter keeps the workers from restarting all at once. 0: never.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "10000"))
+max_requests_jitter = max_requests // 10
 keepalive = 5
 # gunicorn's largest request line (its default, 4094, refuses longer ones with a 414 before the
 # app sees them); report filters fit comfortably either way. nginx's own limit is the same.

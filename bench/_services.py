@@ -156,6 +156,37 @@ def gunicorn(env, log_path, port, workers=1, app_spec="wsgi:app", options=()):
         stop(server)
 
 
+@contextmanager
+def huey_worker(env, log_path, threads=1):
+    """Run the Huey consumer (queued tasks and the periodic rollup) as production does, in
+    its own process group; stop it on exit."""
+    log_path.parent.mkdir(exist_ok=True)
+    command = [BIN / "flask", "--app", "wsgi", "analytics", "worker", "--workers", str(threads)]
+    with log_path.open("wb") as log:
+        consumer = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        time.sleep(1)
+        if consumer.poll() is not None:
+            raise RuntimeError(f"the worker did not start; see {log_path}")
+        yield consumer
+    finally:
+        stop(consumer)
+
+
+def rss_mib(pid):
+    """Return a process's resident set size in MiB (None once it has exited)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return None
+
+
 def _wait_listening(server, port, workers, log_path, timeout=60):
     deadline = time.monotonic() + timeout
     while not (port_in_use(port) and len(worker_pids(server)) >= workers):

@@ -3,17 +3,21 @@ reports, for a set duration; throughput, latency percentiles and errors per kind
 
     .venv/bin/python bench/load.py [--seconds 60] [--clients 8] [--workers 4]
                                    [--mix batch=2,single=6,report=2] [--batch-size 100]
+                                   [--database analytics_load]
 
 The app runs with its production gunicorn config (analytics_app/gunicorn_conf.py), Redis for
-the rate-limit count (the limit itself set out of reach) and a scratch database
-(``analytics_load``) seeded with demo data and rolled up, so reports have finished days to
-read. Every client thread loops until the duration is over, picking the next request by the
-mix's weights; reports cycle through today's DAU, a 30-day DAU series, 7 days of active users
-and 7 days of engagement. The last line printed is one JSON object with every figure.
+the rate-limit count (the limit itself set out of reach) and a scratch database seeded with
+demo data and rolled up, so reports have finished days to read. The Huey worker runs beside it,
+as in production: its schedule keeps rolling today's events up, so today's part that reports
+read raw stays small however long the load lasts. Every client thread loops until the duration
+is over, picking the next request by the mix's weights; reports cycle through today's DAU, a
+30-day DAU series, 7 days of active users and 7 days of engagement. The last line printed is
+one JSON object with every figure.
 """
 
 import argparse
 import json
+import os
 import random
 import secrets
 import subprocess
@@ -31,12 +35,11 @@ from _services import (
     Database,
     app_environment,
     gunicorn,
+    huey_worker,
     migrate,
     worker_pids,
 )
 from _workload import http_request, make_events
-
-DATABASE = "analytics_load"
 
 
 def report_paths():
@@ -143,12 +146,13 @@ def main():
     parser.add_argument("--mix", default="batch=2,single=6,report=2")
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--port", type=int, default=8095)
+    parser.add_argument("--database", default="analytics_load")
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/11")
     args = parser.parse_args()
     mix = parse_mix(args.mix)
 
-    database = Database(args.postgres, DATABASE)
+    database = Database(args.postgres, args.database)
     database.recreate()
     secret = secrets.token_urlsafe(48)
     env = app_environment(
@@ -163,10 +167,14 @@ def main():
         seed_data(env)
         log = RESULTS / "load-gunicorn.log"
         production = ["-c", "python:analytics_app.gunicorn_conf"]
-        with gunicorn(env, log, args.port, args.workers, options=production) as server:
+        with (
+            huey_worker(env, RESULTS / "load-worker.log"),
+            gunicorn(env, log, args.port, args.workers, options=production) as server,
+        ):
             print(
                 f"load: {args.seconds:.0f} s, {args.clients} clients, gunicorn -w {args.workers},"
-                f" mix {args.mix}, batches of {args.batch_size}",
+                f" mix {args.mix}, batches of {args.batch_size}, with the Huey worker;"
+                f" load average {os.getloadavg()[0]:.2f}",
                 flush=True,
             )
             recorder = Recorder()
