@@ -29,6 +29,7 @@ def create_app(env=None):
         redis_store,
         request_id,
         routing,
+        static_assets,
         tasks,
     )
     from .config import load_config
@@ -46,6 +47,7 @@ def create_app(env=None):
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     request_id.init_app(app)
     http_security.init_app(app)
+    static_assets.init_app(app)
     metrics.init_app(app)
     auth.init_app(app)
     redis_store.init_app(app)
