@@ -1,9 +1,7 @@
 """The dashboard in Debian's headless Chromium, against the app on PostgreSQL.
 
-One throwaway PostgreSQL database and one in-process live server per module, seeded with the
-demo data (four weeks up to now). Each test opens a fresh browser context, records every
-request it makes (none may leave for another host) and every console error (a CSP violation
-would be one). The overview screenshots in docs/screenshots/ are written here.
+The site, the browser and the recording contexts come from browsing.py. The overview
+screenshots in docs/screenshots/ are written here.
 
 Needs /usr/bin/chromium and the ``playwright`` package (its Python driver only); without
 them the tests are skipped, except under ``CI=true``, where they fail (as tests/e2e does).
@@ -12,8 +10,7 @@ them the tests are skipped, except under ``CI=true``, where they fail (as tests/
 import csv
 import io
 import re
-import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -21,112 +18,36 @@ import openpyxl
 import psycopg
 import pytest
 import requests
+from browsing import (  # noqa: F401 - fixtures, requested by name
+    ADMIN,
+    DEFAULT_DAYS,
+    DESKTOP,
+    PHONE,
+    SCREENSHOTS,
+    assert_clean,
+    browser_fixture,
+    chart_points,
+    eventually,
+    new_context,
+    open_context_fixture,
+    shown_range,
+    sign_in,
+    site_fixture,
+)
 from slow_queries import slow_top_pages
 
-from analytics_app import ROOT, demo
-from analytics_app.accounts import users
 from analytics_app.reports import raw
-from analytics_app.reports.stored import rolled_zones
-from analytics_app.rollup.run import roll_up
 
-from browser import LOCAL_HOSTS, chromium
 from helpers import make_event, make_token
-from webclient import PASSWORD, forget_sign_in_failures, live_site
+from webclient import PASSWORD
+
+XSS_USER = "<img src=x onerror=alert('user')>"
+XSS_NOTE = "<script>alert('payload')</script>"
 
 try:
     from playwright.sync_api import expect
 except ImportError:  # the browser fixture skips locally, fails under CI
     expect = None
-
-SCREENSHOTS = ROOT / "docs" / "screenshots"
-DESKTOP = {"width": 1366, "height": 900}
-PHONE = {"width": 390, "height": 844}
-ADMIN = "admin@example.com"
-ANALYST = "analyst@example.com"
-DEFAULT_DAYS = 28
-XSS_USER = "<img src=x onerror=alert('user')>"
-XSS_NOTE = "<script>alert('payload')</script>"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as launched:
-        yield launched
-
-
-@pytest.fixture(scope="module")
-def site():
-    """The app on a seeded throwaway PostgreSQL database, served over HTTP."""
-
-    def seed(app):
-        demo.load(users=80, days=DEFAULT_DAYS)
-        roll_up(rolled_zones(app.config))
-        users.create(ADMIN, PASSWORD, is_admin=True)
-        users.create(ANALYST, PASSWORD)
-
-    with live_site(seed) as server:
-        yield server
-
-
-class Recorder:
-    """Every request a browser context makes, and every error its pages report."""
-
-    def __init__(self, context):
-        self.urls, self.errors, self.dialogs = [], [], []
-        context.on("request", lambda request: self.urls.append(request.url))
-        context.on("page", self._watch)
-
-    def _watch(self, page):
-        page.on("pageerror", lambda error: self.errors.append(str(error)))
-        page.on("console", self._console)
-        page.on("dialog", self._dialog)
-
-    def _console(self, message):
-        # A refused sign-in answers 401 or 429, which Chromium logs; anything else counts.
-        if message.type == "error" and not message.text.startswith("Failed to load resource"):
-            self.errors.append(message.text)
-
-    def _dialog(self, dialog):
-        self.dialogs.append(dialog.message)
-        dialog.dismiss()
-
-    def foreign_hosts(self):
-        return {urlsplit(url).hostname for url in self.urls} - LOCAL_HOSTS
-
-
-def _assert_clean(recorder, since=(0, 0, 0)):
-    """Since the given counts: no request to another host, no page error, no dialog."""
-    urls, errors, dialogs = (
-        recorder.urls[since[0] :],
-        recorder.errors[since[1] :],
-        recorder.dialogs[since[2] :],
-    )
-    assert not {urlsplit(url).hostname for url in urls} - LOCAL_HOSTS, urls
-    assert not errors
-    assert not dialogs
-
-
-def _new_context(browser, viewport=DESKTOP):
-    context = browser.new_context(viewport=viewport, accept_downloads=True)
-    context.set_default_timeout(10_000)
-    return context, Recorder(context)
-
-
-@pytest.fixture
-def open_context(browser, site):
-    """Open fresh browser contexts; after the test, none may have left this machine."""
-    forget_sign_in_failures(site.app)
-    opened = []
-
-    def open_(viewport=DESKTOP):
-        opened.append(_new_context(browser, viewport))
-        return opened[-1]
-
-    yield open_
-    for context, recorder in opened:
-        context.close()
-        _assert_clean(recorder)
-    forget_sign_in_failures(site.app)
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +57,7 @@ def admin_session(browser, site):
     plotly.js takes a second or more to start in a fresh browser profile, so these tests
     share one. Its clock is Playwright's: time flows as usual, and a test may jump ahead.
     """
-    context, recorder = _new_context(browser)
+    context, recorder = new_context(browser)
     page = context.new_page()
     page.clock.install()
     sign_in(page, site)
@@ -154,38 +75,7 @@ def admin_page(admin_session, site):
     page.wait_for_selector("#dau-chart .main-svg")
     yield page
     page.set_viewport_size(DESKTOP)
-    _assert_clean(recorder, since)
-
-
-def sign_in(page, site, email=ADMIN, password=PASSWORD, path="/dashboard"):
-    page.goto(site.url + path)
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", password)
-    page.click("form button[type=submit]")
-
-
-def chart_points(page):
-    """How many points the DAU chart draws (None while plotly.js has not drawn it yet)."""
-    return page.evaluate(
-        "(chart => chart && chart.data ? chart.data[0].x.length : null)"
-        "(document.getElementById('dau-chart'))"
-    )
-
-
-def _eventually(condition, timeout=10):
-    """Poll ``condition`` from here (the page's CSP forbids wait_for_function's eval)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
-
-
-def shown_range(page):
-    start = date.fromisoformat(page.input_value("input[name=start]"))
-    end = date.fromisoformat(page.input_value("input[name=end]"))
-    return start, end
+    assert_clean(recorder, since)
 
 
 def count_events(site, start, end, **filters):
@@ -279,7 +169,7 @@ def test_a_filter_change_updates_the_panels_and_the_url(admin_page, site):
     page.fill("input[name=start]", week_start.isoformat())  # fires change, as a person would
     page.wait_for_url(re.compile(rf"start={week_start}"))
     expect(page.locator("#dau-chart")).to_have_attribute("aria-label", re.compile(str(week_start)))
-    assert _eventually(lambda: chart_points(page) == 7)
+    assert eventually(lambda: chart_points(page) == 7)
     query = parse_qs(urlsplit(page.url).query)
     assert query == {
         "start": [week_start.isoformat()],
