@@ -47,29 +47,63 @@ def _padded_days(first, last):
     return [f"{start:%Y-%m-%d %H:%M}", f"{end:%Y-%m-%d %H:%M}"]
 
 
+def _count_axis(values, **overrides):
+    """A y or x axis of counts: whole numbers with thousands separators, from zero."""
+    axis = {"gridcolor": GRID, "rangemode": "tozero", "fixedrange": True, "tickformat": ",d"}
+    if max(values, default=0) <= 5:
+        axis.update(tick0=0, dtick=1)  # otherwise Plotly ticks 0.5 steps, shown as 0, 1, 1, 2
+    axis.update(overrides)
+    return axis
+
+
 def dau(series):
-    """Daily active users, one point per day of the range."""
-    figure = go.Figure(
+    """Daily active users, one point per day of the range; a partial day (today) dashed and
+    labelled "so far", apart from the finished days' line."""
+    finished = [point for point in series if point["complete"]]
+    partial = [point for point in series if not point["complete"]]
+    traces = [
         go.Scatter(
-            x=[point["date"] for point in series],
-            y=[point["dau"] for point in series],
+            x=[point["date"] for point in finished],
+            y=[point["dau"] for point in finished],
             mode="lines+markers",
             name="DAU",
+            meta="current",
             line={"color": ACCENT, "width": 2},
             marker={"size": 5},
             fill="tozeroy",
             fillcolor="rgba(79, 70, 229, 0.08)",
-            hovertemplate="%{x|%a %d %b %Y}<br><b>%{y}</b> active users<extra></extra>",
-        ),
+            hovertemplate="%{x|%Y-%m-%d}<br><b>%{y:,}</b> active users<extra></extra>",
+        )
+    ]
+    if partial:
+        joined = finished[-1:] + partial  # the dash starts at the last finished day
+        traces.append(
+            go.Scatter(
+                x=[point["date"] for point in joined],
+                y=[point["dau"] for point in joined],
+                mode="lines+markers+text",
+                name="so far",
+                meta="current",
+                line={"color": ACCENT, "width": 2, "dash": "dash"},
+                marker={"size": 6, "symbol": "circle-open"},
+                text=[""] * (len(joined) - 1) + ["so far"],
+                textposition="top center",
+                textfont={"color": ACCENT},
+                hovertemplate="%{x|%Y-%m-%d}<br><b>%{y:,}</b> active users so far<extra></extra>",
+            )
+        )
+    figure = go.Figure(
+        traces,
         layout=_layout(
             xaxis={
                 "type": "date",
                 "range": _padded_days(series[0]["date"], series[-1]["date"]),
-                "tickformat": "%d %b",
+                "tickformat": "%Y-%m-%d",
                 "gridcolor": GRID,
                 "linecolor": GRID,
                 "fixedrange": True,
             },
+            yaxis=_count_axis([point["dau"] for point in series]),
             hovermode="x",
         ),
     )
@@ -84,14 +118,16 @@ def events_by_type(by_type):
             x=[count for _, count in ranked],
             y=[name for name, _ in ranked],
             orientation="h",
+            meta="current",
             marker={"color": ACCENT},
-            hovertemplate="%{y}: <b>%{x}</b> events<extra></extra>",
-            text=[count for _, count in ranked],
+            hovertemplate="%{y}: <b>%{x:,}</b> events<extra></extra>",
+            text=[f"{count:,}" for _, count in ranked],
             textposition="auto",
         ),
         layout=_layout(
             height=max(160, 34 * len(ranked) + 48),
             margin={"l": 120, "r": 12, "t": 8, "b": 28},
+            xaxis=_count_axis([count for _, count in ranked], linecolor=GRID),
             yaxis={"automargin": True, "fixedrange": True},
         ),
     )

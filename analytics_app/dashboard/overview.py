@@ -6,11 +6,12 @@ statement time limit, or with the database away) answers with a message and a re
 own place; the rest of the page is untouched.
 """
 
+import csv
 import functools
+import io
 import logging
-import zoneinfo
 
-from flask import Blueprint, abort, render_template, request, url_for
+from flask import Blueprint, Response, abort, render_template, request, url_for
 from htmx_flask import make_response
 from sqlalchemy.exc import OperationalError
 
@@ -30,7 +31,7 @@ BROKEN = "This panel could not be drawn. It has been logged."
 
 @functools.cache
 def time_zones():
-    return sorted(zoneinfo.available_timezones())
+    return sorted(selection.time_zones())
 
 
 @bp.get("")
@@ -83,6 +84,29 @@ def panel(name):
         db.session.rollback()
         return _failed(name, chosen, 500, BROKEN)
     return render_template("_panel.html", name=name, state="ready", selection=chosen, **context)
+
+
+@bp.get("/charts/<name>.csv")
+@login_required
+def chart_csv(name):
+    """A chart's figures as CSV, for the selection in the query."""
+    if name not in panels.CHARTS:
+        abort(404)
+    chosen, _, errors = selection.parse(request.args)
+    if errors:
+        abort(422)
+    with statement_timeout():
+        header, rows = panels.chart_table(name, chosen)
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    filename = f"{name}_{chosen.start.isoformat()}_{chosen.end.isoformat()}.csv"
+    return Response(
+        text.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 @bp.get("/recent")

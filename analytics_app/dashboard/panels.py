@@ -39,9 +39,20 @@ def totals(selection):
     return {"totals": service.event_totals(selection)}
 
 
+def _series(selection):
+    """The range's active users per day, each point saying whether its day is over."""
+    today = selection.today()
+    return [
+        {**point, "complete": point.get("complete", point["date"] < today.isoformat())}
+        for point in service.active_users(selection)["series"]
+    ]
+
+
 def active(selection):
-    """DAU, WAU, MAU and stickiness on the range's last day."""
-    return {"latest": service.active_users(selection)["series"][-1]}
+    """DAU, WAU, MAU and stickiness on the range's last complete day (today is not over)."""
+    series = _series(selection)
+    finished = [point for point in series if point["complete"]]
+    return {"latest": (finished or series)[-1]}
 
 
 def sessions(selection):
@@ -50,7 +61,7 @@ def sessions(selection):
 
 def dau(selection):
     """The daily-active-users chart."""
-    return {"dau_figure": charts.dau(service.active_users(selection)["series"])}
+    return {"dau_figure": charts.dau(_series(selection))}
 
 
 def types(selection):
@@ -75,6 +86,17 @@ def sources(selection):
 def latest_events(selection):
     return {"events": recent.latest(selection)}
 
+
+def chart_table(name, selection):
+    """A chart's figures as a table, ``(header, rows)``: what its CSV download holds."""
+    if name == "dau":
+        rows = [(p["date"], p["dau"], str(p["complete"]).lower()) for p in _series(selection)]
+        return ("date", "dau", "complete"), rows
+    by_type = service.event_totals(selection)["by_type"]
+    return ("type", "events"), sorted(by_type.items(), key=lambda item: (-item[1], item[0]))
+
+
+CHARTS = ("dau", "types")
 
 # name -> (what it shows, what it reads); the name is its URL and its template, _panel_<name>.
 PANELS = {

@@ -4,22 +4,39 @@ Every view is a URL that can be bookmarked and shared; ``ReportRange.as_params()
 canonical query back.
 """
 
-from flask import current_app
+import functools
+import zoneinfo
+from urllib.parse import unquote
+
+from flask import current_app, request
 from werkzeug.datastructures import MultiDict
 
 from ..reports.range import NO_FILTERS, Filters, RangeError, ReportRange
 from .forms import FilterForm
 
+# The browser's time zone, which the page's script keeps in this cookie.
+ZONE_COOKIE = "analytics_tz"
+
+
+@functools.cache
+def time_zones():
+    return frozenset(zoneinfo.available_timezones())
+
+
+def default_zone():
+    """The browser's zone when it has told us a valid one, else ``REPORT_TIMEZONE``."""
+    zone = unquote(request.cookies.get(ZONE_COOKIE, ""))  # set with encodeURIComponent
+    return zone if zone in time_zones() else current_app.config["REPORT_TIMEZONE"]
+
 
 def _resolve(tz=None, start=None, end=None, filters=NO_FILTERS):
-    config = current_app.config
     return ReportRange.resolve(
         tz=tz,
         start=start,
         end=end,
         filters=filters,
-        default_zone=config["REPORT_TIMEZONE"],
-        default_days=config["DASHBOARD_DEFAULT_DAYS"],
+        default_zone=default_zone(),
+        default_days=current_app.config["DASHBOARD_DEFAULT_DAYS"],
     )
 
 

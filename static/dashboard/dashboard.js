@@ -1,10 +1,47 @@
-// The dashboard's behaviour: draw the Plotly figures the server embeds as JSON, copy
-// buttons, confirmations, and a notice when an HTMX request fails. No inline scripts
-// anywhere (the Content-Security-Policy forbids them).
+// The dashboard's behaviour: draw the Plotly figures the server embeds as JSON (in the light or
+// dark colours of the page), date presets, the browser's time zone, chart downloads, copy
+// buttons, confirmations, and a notice when an HTMX request fails. No inline scripts anywhere
+// (the Content-Security-Policy forbids them).
 (function () {
   "use strict";
 
   var PLOTLY_CONFIG = { responsive: true, displaylogo: false, displayModeBar: false };
+  var ZONE_COOKIE = "analytics_tz";
+  var DARK = window.matchMedia ? window.matchMedia("(prefers-color-scheme: dark)") : null;
+
+  // Charts -------------------------------------------------------------------------------
+
+  function colour(name) {
+    return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+  }
+
+  // The page's colours (CSS variables, which follow prefers-color-scheme) on a figure's
+  // layout and traces; a trace's meta says whether it is the period shown or the previous one.
+  function themed(figure) {
+    var layout = JSON.parse(JSON.stringify(figure.layout));
+    var text = colour("--chart-text");
+    var grid = colour("--chart-grid");
+    layout.font = Object.assign({}, layout.font, { color: text });
+    ["xaxis", "yaxis"].forEach(function (name) {
+      if (!layout[name]) return;
+      layout[name].gridcolor = grid;
+      layout[name].linecolor = grid;
+      layout[name].zerolinecolor = grid;
+    });
+    var data = figure.data.map(function (trace) {
+      var copy = JSON.parse(JSON.stringify(trace));
+      var line = colour(copy.meta === "previous" ? "--chart-previous" : "--chart-line");
+      if (copy.type === "bar") {
+        copy.marker = Object.assign({}, copy.marker, { color: line });
+      } else {
+        copy.line = Object.assign({}, copy.line, { color: line });
+        if (copy.fill) copy.fillcolor = colour("--chart-fill");
+        if (copy.textfont) copy.textfont = Object.assign({}, copy.textfont, { color: line });
+      }
+      return copy;
+    });
+    return { data: data, layout: layout };
+  }
 
   function drawCharts(root) {
     if (!window.Plotly || !root.querySelectorAll) return;
@@ -13,10 +50,127 @@
     charts.forEach(function (element) {
       var source = document.getElementById(element.dataset.figure);
       if (!source) return;
-      var figure = JSON.parse(source.textContent);
+      var figure = themed(JSON.parse(source.textContent));
       window.Plotly.react(element, figure.data, figure.layout, PLOTLY_CONFIG);
     });
   }
+
+  if (DARK && DARK.addEventListener) {
+    DARK.addEventListener("change", function () {
+      drawCharts(document);
+    });
+  }
+
+  // Date presets and the time zone -------------------------------------------------------
+
+  function isoDay(date) {
+    return date.toISOString().slice(0, 10);
+  }
+
+  function todayIn(zone) {
+    var options = { year: "numeric", month: "2-digit", day: "2-digit" };
+    try {
+      options.timeZone = zone;
+      return new Intl.DateTimeFormat("en-CA", options).format(new Date());
+    } catch (error) {
+      delete options.timeZone; // an unknown zone: the server will say so
+      return new Intl.DateTimeFormat("en-CA", options).format(new Date());
+    }
+  }
+
+  // [start, end] of a preset, as YYYY-MM-DD, for today in the filter bar's zone.
+  function presetRange(preset, zone) {
+    var today = new Date(todayIn(zone) + "T00:00:00Z");
+    var daysBack = function (n) {
+      var day = new Date(today);
+      day.setUTCDate(day.getUTCDate() - n);
+      return isoDay(day);
+    };
+    var first = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), 1));
+    switch (preset) {
+      case "today":
+        return [isoDay(today), isoDay(today)];
+      case "7d":
+        return [daysBack(6), isoDay(today)];
+      case "30d":
+        return [daysBack(29), isoDay(today)];
+      case "90d":
+        return [daysBack(89), isoDay(today)];
+      case "month":
+        return [isoDay(first), isoDay(today)];
+      case "last-month": {
+        var lastEnd = new Date(first);
+        lastEnd.setUTCDate(0);
+        var lastStart = new Date(Date.UTC(lastEnd.getUTCFullYear(), lastEnd.getUTCMonth(), 1));
+        return [isoDay(lastStart), isoDay(lastEnd)];
+      }
+    }
+    return null;
+  }
+
+  function filterForm() {
+    return document.getElementById("filters");
+  }
+
+  function markPresets() {
+    var form = filterForm();
+    if (!form) return;
+    var start = form.elements.start.value;
+    var end = form.elements.end.value;
+    form.querySelectorAll("[data-preset]").forEach(function (button) {
+      var range = presetRange(button.dataset.preset, form.elements.tz.value);
+      var on = range && range[0] === start && range[1] === end;
+      button.setAttribute("aria-pressed", on ? "true" : "false");
+    });
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-preset]");
+    var form = filterForm();
+    if (!button || !form) return;
+    var range = presetRange(button.dataset.preset, form.elements.tz.value);
+    form.elements.start.value = range[0];
+    form.elements.end.value = range[1];
+    markPresets();
+    // One change event for both fields: the form asks for the panels once.
+    form.elements.end.dispatchEvent(new Event("change", { bubbles: true }));
+  });
+
+  document.addEventListener("change", function (event) {
+    if (event.target.form === filterForm()) markPresets();
+  });
+
+  // The browser's zone is the default one: kept in a cookie the server reads, and applied at
+  // once on a first visit whose address names no zone.
+  function followBrowserZone() {
+    var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (!zone) return;
+    document.cookie =
+      ZONE_COOKIE + "=" + encodeURIComponent(zone) + "; path=/dashboard; max-age=31536000; samesite=lax";
+    var form = filterForm();
+    if (!form || new URLSearchParams(window.location.search).has("tz")) return;
+    if (form.elements.tz.value !== zone) {
+      form.elements.tz.value = zone;
+      form.elements.tz.dispatchEvent(new Event("change", { bubbles: true }));
+    }
+  }
+
+  // Chart downloads ----------------------------------------------------------------------
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-png]");
+    if (!button || !window.Plotly) return;
+    var chart = document.getElementById(button.dataset.png);
+    if (!chart) return;
+    window.Plotly.downloadImage(chart, {
+      format: "png",
+      filename: button.dataset.filename || button.dataset.png,
+      width: chart.clientWidth,
+      height: chart.clientHeight,
+    });
+  });
+
+  // HTMX ---------------------------------------------------------------------------------
 
   function showRequestError(message) {
     var notice = document.getElementById("request-error");
@@ -52,6 +206,8 @@
     if (event.detail.successful) hideRequestError();
   });
 
+  // Small things -------------------------------------------------------------------------
+
   document.addEventListener("click", function (event) {
     var button = event.target.closest("[data-copy]");
     if (!button) return;
@@ -65,5 +221,10 @@
   document.addEventListener("submit", function (event) {
     var question = event.target.dataset && event.target.dataset.confirm;
     if (question && !window.confirm(question)) event.preventDefault();
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    markPresets();
+    followBrowserZone();
   });
 })();
