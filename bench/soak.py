@@ -49,9 +49,12 @@ class Minutes:
     def add(self, kind, seconds, error, events):
         minute = int((time.monotonic() - self.started) // 60)
         with self.lock:
-            row = self.rows.setdefault(minute, {"requests": 0, "reports": 0, "errors": 0})
+            row = self.rows.setdefault(
+                minute, {"requests": 0, "reports": 0, "errors": 0, "report": [], "ingest": []}
+            )
             row["requests"] += 1
             row["reports"] += kind == "report"
+            row["report" if kind == "report" else "ingest"].append(seconds)
             if error:
                 row["errors"] += 1
             elif kind != "report":
@@ -67,11 +70,17 @@ def sample_memory(server, consumer, started, until, samples):
         time.sleep(SAMPLE_SECONDS)
 
 
+def p95(values):
+    return round(sorted(values)[int(0.95 * (len(values) - 1))], 2) if values else None
+
+
 def minute_table(minutes, samples, count):
-    """One row per minute: requests/s, reports/s, errors, web workers' RSS, worker RSS."""
+    """One row per minute: requests/s, reports/s, errors, the 95th percentile of report and
+    ingest latency, web workers' RSS, worker RSS."""
     table = []
+    empty = {"requests": 0, "reports": 0, "errors": 0, "report": [], "ingest": []}
     for minute in range(count):
-        row = minutes.rows.get(minute, {"requests": 0, "reports": 0, "errors": 0})
+        row = minutes.rows.get(minute, empty)
         taken = samples.get(minute) or [([], None)]
         web, consumer = taken[-1]  # the state at the end of the minute
         table.append(
@@ -80,6 +89,8 @@ def minute_table(minutes, samples, count):
                 "req_s": round(row["requests"] / 60, 1),
                 "reports_s": round(row["reports"] / 60, 1),
                 "errors": row["errors"],
+                "report_p95_s": p95(row["report"]),
+                "ingest_p95_s": p95(row["ingest"]),
                 "rss_mean_mib": round(statistics.mean(web), 1) if web else None,
                 "rss_max_mib": round(max(web), 1) if web else None,
                 "worker_rss_mib": round(consumer, 1) if consumer else None,
@@ -181,11 +192,15 @@ def main():
         database.drop()
 
     table = minute_table(minutes, samples, args.minutes)
-    print("minute  req/s  reports/s  errors  web RSS mean/max MiB  worker RSS MiB")
+    print(
+        "minute  req/s  reports/s  errors  report p95 s  ingest p95 s"
+        "  web RSS mean/max MiB  worker RSS MiB"
+    )
     for row in table:
         rss = f"{row['rss_mean_mib']!s:>9} / {row['rss_max_mib']!s:<9}"
         print(
             f"{row['minute']:6d} {row['req_s']:6.1f} {row['reports_s']:10.1f} {row['errors']:7d}"
+            f"  {row['report_p95_s']!s:>12}  {row['ingest_p95_s']!s:>12}"
             f"  {rss}  {row['worker_rss_mib']!s:>12}"
         )
     figures = verdict(table, minutes.events, stored)

@@ -1,0 +1,151 @@
+"""How long the overview takes to open in Chromium, cold (an empty browser cache) and warm (the
+same browser again), on the demo data, against gunicorn as production runs it.
+
+    .venv/bin/python bench/first_load.py [--runs 5] [--database analytics_first_load]
+
+"Open" means every panel has answered and both charts are drawn; the time is the page's own
+clock from the start of navigation (``performance.now()``). Bytes are what crossed the network
+(``transferSize``: compressed, and 0 for what the cache answered). Targets: < 0.8 s cold,
+< 0.3 s warm (medians). The last line printed is one JSON object.
+"""
+
+import argparse
+import json
+import os
+import secrets
+import statistics
+import subprocess
+import sys
+import time
+
+from _services import (
+    BIN,
+    RESULTS,
+    ROOT,
+    Database,
+    app_environment,
+    gunicorn,
+    migrate,
+    stop_on_signals,
+)
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
+EMAIL = "bench@example.com"
+OPENED = (
+    "document.querySelectorAll('[data-panel][data-state=loading]').length === 0"
+    " && !!document.querySelector('#dau-chart .main-svg')"
+    " && !!document.querySelector('#types-chart .main-svg')"
+)
+TRANSFERRED = (
+    "performance.getEntriesByType('navigation').concat(performance.getEntriesByType('resource'))"
+    ".reduce((sum, entry) => sum + entry.transferSize, 0)"
+)
+
+
+def flask(env, *args):
+    subprocess.run(
+        [BIN / "flask", "--app", "wsgi", *args], cwd=ROOT, env=env, check=True, capture_output=True
+    )
+
+
+def open_overview(page, url, timeout=30):
+    """Load the overview; return (seconds to open, bytes transferred, requests made)."""
+    page.goto(url, wait_until="commit")
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(OPENED):
+        if time.monotonic() > deadline:
+            raise RuntimeError("the overview did not open in time")
+        time.sleep(0.01)
+    seconds = page.evaluate("performance.now()") / 1000
+    transferred = page.evaluate(TRANSFERRED)
+    requests = page.evaluate("performance.getEntriesByType('resource').length + 1")
+    return seconds, transferred, requests
+
+
+def main():
+    stop_on_signals()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--port", type=int, default=8097)
+    parser.add_argument("--database", default="analytics_first_load")
+    parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/11")
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    database = Database(args.postgres, args.database)
+    database.recreate()
+    password = secrets.token_urlsafe(16)
+    # Development mode: the session cookie is sent over this bench's plain HTTP.
+    env = app_environment(
+        database.url,
+        secrets.token_urlsafe(48),
+        args.redis,
+        APP_ENV="development",
+        LOG_LEVEL="WARNING",
+    )
+    figures = {"cold": [], "warm": []}
+    try:
+        migrate(env)
+        flask(env, "analytics", "demo")
+        flask(env, "analytics", "user", "create", "--email", EMAIL, "--password", password)
+        production = ["-c", "python:analytics_app.gunicorn_conf"]
+        log = RESULTS / "first-load-gunicorn.log"
+        with (
+            gunicorn(env, log, args.port, args.workers, options=production),
+            sync_playwright() as playwright,
+        ):
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            site = f"http://127.0.0.1:{args.port}"
+            signing_in = browser.new_context()
+            page = signing_in.new_page()
+            page.goto(site + "/dashboard/sign-in")
+            page.fill("input[name=email]", EMAIL)
+            page.fill("input[name=password]", password)
+            page.click("form button[type=submit]")
+            page.wait_for_url(site + "/dashboard")
+            state = signing_in.storage_state()
+            signing_in.close()
+            print(
+                f"first load: {args.runs} runs, gunicorn -w {args.workers}, demo data;"
+                f" load average {os.getloadavg()[0]:.2f}",
+                flush=True,
+            )
+            for _ in range(args.runs):
+                context = browser.new_context(storage_state=state)  # an empty cache
+                page = context.new_page()
+                for kind in ("cold", "warm"):
+                    seconds, transferred, requests = open_overview(page, site + "/dashboard")
+                    figures[kind].append((seconds, transferred, requests))
+                    print(
+                        f"{kind}  {seconds:6.3f} s  {transferred / 1024:8.1f} KiB"
+                        f"  {requests} requests",
+                        flush=True,
+                    )
+                context.close()
+            browser.close()
+    finally:
+        database.drop()
+
+    summary = {"runs": args.runs, "load_average": round(os.getloadavg()[0], 2)}
+    for kind, runs in figures.items():
+        summary[kind] = {
+            "median_s": round(statistics.median(s for s, _, _ in runs), 3),
+            "max_s": round(max(s for s, _, _ in runs), 3),
+            "kib": round(statistics.median(b for _, b, _ in runs) / 1024, 1),
+            "requests": statistics.median(r for _, _, r in runs),
+        }
+    print(
+        f"median: cold {summary['cold']['median_s']} s ({summary['cold']['kib']} KiB),"
+        f" warm {summary['warm']['median_s']} s ({summary['warm']['kib']} KiB);"
+        " targets < 0.8 s cold, < 0.3 s warm"
+    )
+    print(json.dumps(summary))
+    ok = summary["cold"]["median_s"] < 0.8 and summary["warm"]["median_s"] < 0.3
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
