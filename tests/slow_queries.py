@@ -15,6 +15,6 @@ SLOW_SQL = {
 
 
 def slow_top_pages(*args, **kwargs):
-    """Stands in for ``raw.top_pages``: a statement the time limit must cancel."""
+    """Stands in for a report query (``raw.top_pages``…): a statement the limit must cancel."""
     db.session.execute(text(SLOW_SQL[db.engine.dialect.name]))
     return []

@@ -8,7 +8,7 @@ from slow_queries import slow_top_pages
 from sqlalchemy import text
 
 from analytics_app.extensions import db
-from analytics_app.reports import raw
+from analytics_app.reports import breakdowns, raw
 from analytics_app.reports.timeout import ReportTimeoutError, statement_timeout
 
 from helpers import Client, make_event, make_token
@@ -47,6 +47,14 @@ def test_a_report_past_its_time_limit_answers_503_with_retry_after(client, monke
     assert client.get("/api/analytics/reports/dau").json()["dau"] == 1
 
 
+def test_breakdowns_and_funnels_run_under_the_limit_too(client, monkeypatch):
+    monkeypatch.setattr(breakdowns, "_rows", slow_top_pages)
+    response = client.get("/api/analytics/reports/breakdown", params={"by": "type"})
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "1"
+    assert response.json()["message"].startswith("the report took longer than 0.3 s")
+
+
 def test_a_fast_report_runs_under_the_limit_and_the_transaction_gets_its_setting_back(app):
     with app.test_request_context():
         dialect = db.engine.dialect.name
@@ -66,6 +74,6 @@ def test_a_fast_report_runs_under_the_limit_and_the_transaction_gets_its_setting
 
 def test_the_openapi_document_names_the_503_of_every_report(client):
     paths = client.get("/api/analytics/openapi.json").json()["paths"]
-    for name in ("dau", "active-users", "engagement", "retention"):
+    for name in ("dau", "active-users", "engagement", "retention", "funnel", "breakdown"):
         responses = paths[f"/api/analytics/reports/{name}"]["get"]["responses"]
         assert "503" in responses, name

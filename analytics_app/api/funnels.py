@@ -25,7 +25,7 @@ class FunnelReport(MethodView):
     @blp.doc(security=BEARER, responses=TABLE_RESPONSE)
     @blp.arguments(schemas.FunnelQuerySchema, **QUERY)
     @blp.response(200, schemas.FunnelSchema)
-    @error_responses(blp, 401, 403, 422)
+    @error_responses(blp, 401, 403, 422, 503)
     def get(self, args):
         """Users reaching each step of a funnel whose first step falls in the range.
 
@@ -42,7 +42,7 @@ class BreakdownReport(MethodView):
     @blp.doc(security=BEARER, responses=TABLE_RESPONSE)
     @blp.arguments(schemas.BreakdownQuerySchema, **QUERY)
     @blp.response(200, schemas.BreakdownSchema)
-    @error_responses(blp, 401, 403, 422)
+    @error_responses(blp, 401, 403, 422, 503)
     def get(self, args):
         """Events and distinct users per value of type, src or a payload key, top ones first."""
         return answer(

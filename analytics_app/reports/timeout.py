@@ -66,15 +66,18 @@ def _sqlite(connection, seconds):
 def statement_timeout(seconds=None):
     """Run the block's report queries under the time limit; past it, raise ReportTimeoutError.
 
-    Nested blocks run under the outermost one's limit.
+    The limit is the session's connection's (the replica's while ``source.on_replica`` routes
+    reads there); a block nested in another on the same connection runs under the outer one.
     """
-    if g.get("report_time_limit"):
+    connection = db.session.connection()
+    limited = g.setdefault("report_time_limited", set())
+    key = id(connection.connection.dbapi_connection)
+    if key in limited:
         yield
         return
     seconds = seconds or current_app.config["REPORT_STATEMENT_TIMEOUT_SECONDS"]
-    connection = db.session.connection()
     limit = _postgresql if connection.dialect.name == "postgresql" else _sqlite
-    g.report_time_limit = True
+    limited.add(key)
     try:
         with limit(connection, seconds):
             yield
@@ -84,7 +87,7 @@ def statement_timeout(seconds=None):
         db.session.rollback()
         raise ReportTimeoutError(seconds) from error
     finally:
-        g.report_time_limit = False
+        limited.discard(key)
 
 
 def bounded(compute):
