@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 import plotly.graph_objects as go
 
 ACCENT = "#4f46e5"
+PREVIOUS = "#a5b4fc"
 GRID = "#e5e7eb"
 TEXT = "#334155"
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"
@@ -56,9 +57,10 @@ def _count_axis(values, **overrides):
     return axis
 
 
-def dau(series):
+def dau(series, previous=None):
     """Daily active users, one point per day of the range; a partial day (today) dashed and
-    labelled "so far", apart from the finished days' line."""
+    labelled "so far", apart from the finished days' line; with ``previous`` (the series of
+    the range just before), that period drawn faintly under it, day for day."""
     finished = [point for point in series if point["complete"]]
     partial = [point for point in series if not point["complete"]]
     traces = [
@@ -92,6 +94,22 @@ def dau(series):
                 hovertemplate="%{x|%Y-%m-%d}<br><b>%{y:,}</b> active users so far<extra></extra>",
             )
         )
+    if previous:
+        traces.append(
+            go.Scatter(
+                x=[point["date"] for point in series],
+                y=[point["dau"] for point in previous],
+                customdata=[point["date"] for point in previous],
+                mode="lines",
+                name="previous period",
+                meta="previous",
+                line={"color": PREVIOUS, "width": 1.5, "dash": "dot"},
+                opacity=0.7,
+                hovertemplate="%{customdata}<br><b>%{y:,}</b> active users"
+                " (previous period)<extra></extra>",
+            )
+        )
+    values = [point["dau"] for point in series + (previous or [])]
     figure = go.Figure(
         traces,
         layout=_layout(
@@ -103,7 +121,7 @@ def dau(series):
                 "linecolor": GRID,
                 "fixedrange": True,
             },
-            yaxis=_count_axis([point["dau"] for point in series]),
+            yaxis=_count_axis(values),
             hovermode="x",
         ),
     )

@@ -13,7 +13,7 @@ from wtforms import (
     StringField,
     ValidationError,
 )
-from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
+from wtforms.validators import AnyOf, DataRequired, EqualTo, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..accounts.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
@@ -87,6 +87,7 @@ class FilterForm(Form):
     type = SelectField("Type", validators=[Optional()], validate_choice=True)
     src = StringField("Source", validators=[Optional(), Length(max=64), _no_nul])
     user_id = StringField("User", validators=[Optional(), Length(max=255), _no_nul])
+    compare = StringField("Compare", validators=[Optional(), AnyOf(["previous"])])
 
     def __init__(self, formdata, event_types):
         super().__init__(formdata)

@@ -39,10 +39,19 @@ def time_zones():
 def index():
     """The overview; an HTMX request from the filter bar gets the panels' placeholders."""
     chosen, form, errors = selection.parse(request.args)
-    context = {"selection": chosen, "form": form, "errors": errors, "zones": time_zones()}
+    previous = None if errors else selection.previous(chosen, form)
+    query = selection.query(chosen, previous)
+    context = {
+        "selection": chosen,
+        "previous": previous,
+        "query": query,
+        "form": form,
+        "errors": errors,
+        "zones": time_zones(),
+    }
     status = 422 if errors else 200
     if request.htmx and not request.htmx.history_restore_request:
-        url = url_for(".index", **chosen.as_params()) if status == 200 else False
+        url = url_for(".index", **query) if status == 200 else False
         response = make_response(render_template("_panels.html", **context), status, push_url=url)
     else:
         response = make_response(render_template("overview.html", **context), status)
@@ -50,9 +59,15 @@ def index():
     return response
 
 
-def _failed(name, chosen, status, message, headers=None):
+def _failed(name, chosen, query, status, message, headers=None):
     html = render_template(
-        "_panel.html", name=name, state="failed", status=status, selection=chosen, message=message
+        "_panel.html",
+        name=name,
+        state="failed",
+        status=status,
+        selection=chosen,
+        query=query,
+        message=message,
     )
     return html, status, {**(headers or {}), "X-Panel": "failed"}
 
@@ -64,26 +79,29 @@ def panel(name):
     """One panel of the overview for the query's selection, or its failure in its place."""
     if name not in panels.PANELS:
         abort(404)
-    chosen, _, errors = selection.parse(request.args)
+    chosen, form, errors = selection.parse(request.args)
     if errors:
-        return _failed(name, chosen, 422, " ".join(errors))
+        return _failed(name, chosen, chosen.as_params(), 422, " ".join(errors))
+    previous = selection.previous(chosen, form)
+    query = selection.query(chosen, previous)
     try:
         with statement_timeout():
-            context = panels.PANELS[name][1](chosen)
+            context = panels.PANELS[name][1](chosen, previous)
     except ReportTimeoutError as error:
-        return _failed(name, chosen, 503, sentence(error.message), error.headers)
+        return _failed(name, chosen, query, 503, sentence(error.message), error.headers)
     except OperationalError as error:
         log.warning("database unavailable: %s", getattr(error, "orig", error))
         db.session.rollback()
-        return _failed(
-            name, chosen, 503, DATABASE_AWAY, {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)}
-        )
+        retry = {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)}
+        return _failed(name, chosen, query, 503, DATABASE_AWAY, retry)
     except Exception:
         # One broken panel must not take the page down with it.
         log.exception("the overview's %s panel failed", name)
         db.session.rollback()
-        return _failed(name, chosen, 500, BROKEN)
-    return render_template("_panel.html", name=name, state="ready", selection=chosen, **context)
+        return _failed(name, chosen, query, 500, BROKEN)
+    return render_template(
+        "_panel.html", name=name, state="ready", selection=chosen, query=query, **context
+    )
 
 
 @bp.get("/charts/<name>.csv")

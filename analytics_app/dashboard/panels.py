@@ -29,14 +29,25 @@ def retention_summary(cohorts):
     return summary
 
 
-def exports(selection):
+def exports(selection, previous=None):
     """The export buttons: a direct download, or a background job past the direct limits."""
     return {"events": service.event_totals(selection)["events"], "direct_rows": direct_limits()}
 
 
-def totals(selection):
-    """Active users and events over the range."""
-    return {"totals": service.event_totals(selection)}
+def change(now, before):
+    """The relative change from ``before`` to ``now`` (None without a base to compare)."""
+    return None if not before else (now - before) / before
+
+
+def totals(selection, previous=None):
+    """Active users and events over the range (and their change since the previous one)."""
+    totals = service.event_totals(selection)
+    before = service.event_totals(previous) if previous else {}
+    return {
+        "totals": totals,
+        "changes": {name: change(totals[name], before.get(name)) for name in ("users", "events")},
+        "before": before,
+    }
 
 
 def _series(selection):
@@ -48,42 +59,60 @@ def _series(selection):
     ]
 
 
-def active(selection):
-    """DAU, WAU, MAU and stickiness on the range's last complete day (today is not over)."""
-    series = _series(selection)
+def _last_complete(series):
     finished = [point for point in series if point["complete"]]
-    return {"latest": (finished or series)[-1]}
+    return (finished or series)[-1]
 
 
-def sessions(selection):
-    return {"sessions": service.sessions(selection)}
+def active(selection, previous=None):
+    """DAU, WAU, MAU and stickiness on the range's last complete day (today is not over), and
+    their change since the previous range's last day."""
+    latest = _last_complete(_series(selection))
+    before = _last_complete(_series(previous)) if previous else {}
+    names = ("dau", "wau", "mau", "stickiness")
+    return {
+        "latest": latest,
+        "changes": {name: change(latest[name], before.get(name)) for name in names},
+        "before": before,
+    }
 
 
-def dau(selection):
+def sessions(selection, previous=None):
+    now = service.sessions(selection)
+    before = service.sessions(previous) if previous else {}
+    return {
+        "sessions": now,
+        "changes": {"count": change(now["count"], before.get("count"))},
+        "before": before,
+    }
+
+
+def dau(selection, previous=None):
     """The daily-active-users chart."""
-    return {"dau_figure": charts.dau(_series(selection))}
+    before = service.active_users(previous)["series"] if previous else None
+    return {"dau_figure": charts.dau(_series(selection), before)}
 
 
-def types(selection):
+def types(selection, previous=None):
     by_type = service.event_totals(selection)["by_type"]
     return {"by_type": by_type, "types_figure": charts.events_by_type(by_type) if by_type else None}
 
 
-def pages(selection):
+def pages(selection, previous=None):
     return {"top_pages": service.top_pages(selection)}
 
 
-def retention(selection):
+def retention(selection, previous=None):
     # Cohorts are new users: only the source filter applies (as in GET /reports/retention).
     cohorts = service.retention(selection.with_filters(Filters(src=selection.filters.src)))
     return {"retention": retention_summary(cohorts["cohorts"]), "cohorts": cohorts["cohorts"]}
 
 
-def sources(selection):
+def sources(selection, previous=None):
     return {"by_source": service.event_totals(selection)["by_source"]}
 
 
-def latest_events(selection):
+def latest_events(selection, previous=None):
     return {"events": recent.latest(selection)}
 
 

@@ -67,3 +67,19 @@ def parse(args):
     except RangeError as error:
         # Show the range as asked, with the message; the panels are not computed.
         return ReportRange(base.zone, start, end, filters), form, [error.sentence]
+
+
+def previous(chosen, form):
+    """The range to compare with when the view asks for it (``compare=previous``), else None
+    (none either before 1970)."""
+    if form.compare.data != "previous":
+        return None
+    try:
+        return chosen.previous()
+    except RangeError:
+        return None
+
+
+def query(chosen, compared):
+    """The view's query string: its range's, and ``compare=previous`` when it compares."""
+    return {**chosen.as_params(), **({"compare": "previous"} if compared else {})}

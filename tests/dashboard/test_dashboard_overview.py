@@ -125,6 +125,36 @@ def test_a_filter_change_answers_with_the_panels_and_the_url_to_push(admin, rows
     assert "<html" in admin.get(response.headers["HX-Push-Url"], headers=headers).text
 
 
+def test_compared_with_the_previous_period_tiles_show_changes_and_the_chart_draws_it(admin, rows):
+    args = {**RANGE, "compare": "previous"}
+    response = admin.get("/dashboard", params=args, headers={"HX-Request": "true"})
+    assert response.headers["HX-Push-Url"].endswith("&compare=previous")
+    assert re.search(r"compared with 2026-10-11 \W 2026-10-24", response.text)
+    urls = panel_urls(response.text)
+    assert all(url.endswith("&compare=previous") for url in urls.values())
+
+    expected = Expected(rows, TZ)
+    now = expected.engagement(START, END)
+    before = expected.engagement(date(2026, 10, 11), date(2026, 10, 24))
+    totals = admin.get(urls["totals"]).text
+    change = (now["events"] - before["events"]) / before["events"]
+    arrow = "▲" if change > 0 else "▼"
+    assert re.search(
+        rf'id="tile-events">.*?<span class="delta (up|down)"\s+title="Previous period: '
+        rf'{before["events"]:,}">{arrow} {abs(change) * 100:.1f} %</span>',
+        totals,
+        re.S,
+    )
+    traces = figure(admin.get(urls["dau"]).text)["data"]
+    [faint] = [trace for trace in traces if trace.get("meta") == "previous"]
+    days = [START + timedelta(days=n) for n in range((END - START).days + 1)]
+    assert faint["x"] == [day.isoformat() for day in days]
+    assert faint["y"] == [expected.dau(day - timedelta(days=len(days))) for day in days]
+
+    # Without compare, no change is shown.
+    assert 'class="delta' not in panel(admin, "totals").text
+
+
 def test_filters_that_cannot_be_shown_are_explained(admin):
     for args, message in [
         ({"start": "2026-11-07", "end": "2026-10-01"}, "The first day comes after the last."),

@@ -195,3 +195,30 @@ def test_browsers_get_html_error_pages_outside_the_dashboard_too(open_context, s
     expect(page.locator("h1")).to_have_text("404")
     api = page.goto(site.url + "/api/analytics/no-such-report")
     assert api.headers["content-type"] == "application/json"
+
+
+def test_the_previous_period_shows_as_changes_on_tiles_and_a_faint_line(open_context, site):
+    today = today_utc()
+    week = f"/dashboard?start={today - timedelta(days=6)}&end={today}"  # the week before has data
+    page = overview(open_context, site, path=week)
+    page.check("input[name=compare]")
+    page.wait_for_url(re.compile(r"compare=previous"))
+    expect(page.locator("#compared")).to_be_visible()
+    expect(page.locator("#tile-events .delta")).to_have_text(re.compile(r"^[▲▼=] \d+(\.\d)? %$"))
+    page.wait_for_selector("#dau-chart .main-svg")
+    assert eventually(
+        lambda: (
+            page.evaluate(
+                "Array.from(document.getElementById('dau-chart').data || [], t => t.meta)"
+            )[-1:]
+            == ["previous"]
+        )
+    )
+    faint = page.evaluate("document.getElementById('dau-chart').data.at(-1)")
+    assert len(faint["x"]) == 7
+    assert faint["line"]["dash"] == "dot"
+    page.screenshot(path=str(SCREENSHOTS / "overview-compare-desktop.png"), full_page=True)
+    # The address is the view: opened afresh, it compares again.
+    page.goto(page.url)
+    expect(page.locator("input[name=compare]")).to_be_checked()
+    expect(page.locator("#tile-users .delta")).to_be_visible()
