@@ -78,14 +78,8 @@ def main():
     database = Database(args.postgres, args.database)
     database.recreate()
     password = secrets.token_urlsafe(16)
-    # Development mode: the session cookie is sent over this bench's plain HTTP.
-    env = app_environment(
-        database.url,
-        secrets.token_urlsafe(48),
-        args.redis,
-        APP_ENV="development",
-        LOG_LEVEL="WARNING",
-    )
+    env = app_environment(database.url, secrets.token_urlsafe(48), args.redis, LOG_LEVEL="WARNING")
+    env["APP_ENV"] = "development"  # the session cookie is sent over this bench's plain HTTP
     figures = {"cold": [], "warm": []}
     try:
         migrate(env)
