@@ -36,7 +36,7 @@ from browsing import (  # noqa: F401 - fixtures, requested by name
 )
 from slow_queries import slow_top_pages
 
-from analytics_app.reports import raw
+from analytics_app.reports import activity, raw
 
 from helpers import make_event, make_token
 from webclient import PASSWORD
@@ -255,6 +255,7 @@ def test_a_slow_panel_shows_its_message_while_the_others_render(admin_page, site
     start, end = shown_range(page)
     site.app.config["REPORT_STATEMENT_TIMEOUT_SECONDS"] = 0.5
     monkeypatch.setattr(raw, "top_pages", slow_top_pages)
+    monkeypatch.setattr(activity, "top_pages", slow_top_pages)  # the rolled-up days' pages
     try:
         page.reload()
         failed = page.locator("#panel-pages[data-state=failed]")
