@@ -59,6 +59,37 @@ def time_reports(port, token, today, repeat, warmup, errors):
     return figures
 
 
+def time_inprocess(app, today, repeat, warmup):
+    """Engagement and its sessions part over 30 and 90 days, in-process (the service functions
+    in an app context: no HTTP, auth or JSON), interleaved call by call; ``{name: summary}``."""
+    from analytics_app.reports import service
+    from analytics_app.reports.periods import zone
+    from analytics_app.reports.range import ReportRange
+
+    calls = {}
+    for length in (30, 90):
+        rng = ReportRange(zone("UTC"), today - timedelta(days=length - 1), today)
+        calls[f"engagement_{length}d"] = lambda rng=rng: service.engagement(rng)
+        calls[f"sessions_{length}d"] = lambda rng=rng: service.sessions(rng)
+    times = {name: [] for name in calls}
+    for n in range(warmup + repeat):
+        for name, call in calls.items():
+            with app.app_context():
+                began = time.perf_counter()
+                call()
+                seconds = time.perf_counter() - began
+            if n >= warmup:
+                times[name].append(seconds)
+    figures = {name: summary(values) for name, values in times.items()}
+    for name, figure in figures.items():
+        print(
+            f"{name + ', in-process':<24} median {figure['median_ms']:8.1f} ms"
+            f" p95 {figure['p95_ms']:.1f} (n={repeat})",
+            flush=True,
+        )
+    return figures
+
+
 def create_user(app):
     """The dashboard user the overview is read as (kept with the reused data)."""
     from analytics_app.accounts import users

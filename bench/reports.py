@@ -282,6 +282,9 @@ def run(args, database, env, token):
                 port, token, today, args.report_repeat, args.warmup, cases.errors
             )
             result["overview"] = endpoints.time_overview(port, args.report_repeat, cases.errors)
+            result["inprocess"] = endpoints.time_inprocess(
+                app, today, args.report_repeat, args.warmup
+            )
     if args.second_zone:
         zones = [args.second_zone, "UTC"]
         result["rollup_two_zones"] = roll_up(app, zones)
