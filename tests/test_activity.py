@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+import sqlalchemy as sa
 from test_reports import assert_active_users, report
 
 from analytics_app import erasure, retention
@@ -289,3 +290,24 @@ def test_a_live_count_from_before_the_activity_was_kept_is_counted_again(app, cl
     assert query(app, "SELECT count(*) FROM metrics WHERE name = 'live_events'")[0][0] > 0
     for tz in ZONES:
         assert_exact(client, rows, tz)
+
+
+def test_sessions_read_their_stored_parts_in_one_statement(app, monkeypatch):
+    """The merged sessions and the stored parts taken back come from one pass over the parts
+    (issue 17: two statements read them, and computed today's, twice)."""
+    monkeypatch.setattr(live, "LIVE_LAG", timedelta(0))
+    roll_up(app)
+    statements = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    with app.app_context():
+        sa.event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            last = today("UTC")
+            rng = ReportRange(zone("UTC"), last - timedelta(days=29), last)
+            assert activity.sessions(rng, read_marks()) is not None
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", record)
+    assert len([s for s in statements if "session_days" in s]) == 1

@@ -139,25 +139,38 @@ def sessions(rng, marks):
                 crossing.join_from(SessionDay, ids, ids.c.session_id == SessionDay.session_id)
             )
     if parts:
-        union = sa.union_all(*parts).cte("parts")
-        length = epoch_seconds(union.c.last_ts) - epoch_seconds(union.c.first_ts)
-        rolled = sa.select(sa.func.count(), sa.func.sum(length)).where(union.c.rolled == 1)
-        taken, taken_seconds = db.session.execute(rolled).one()
-        merged = (
-            sa.select(
-                sa.func.min(union.c.first_ts).label("first"),
-                sa.func.max(union.c.last_ts).label("last"),
-            )
-            .group_by(union.c.session_id)
-            .subquery()
-        )
-        span = epoch_seconds(merged.c.last) - epoch_seconds(merged.c.first)
-        added, added_seconds = db.session.execute(
-            sa.select(sa.func.count(), sa.func.sum(span)).select_from(merged)
-        ).one()
-        count += added - taken
+        added, added_seconds, taken, taken_seconds = db.session.execute(_merged(parts)).one()
+        count += int(added) - int(taken or 0)
         seconds += float(added_seconds or 0) - float(taken_seconds or 0)
     return count, (seconds / count if count else 0.0)
+
+
+def _merged(parts):
+    """One statement over the parts, read once: the merged sessions' count and summed spans,
+    and the stored parts' own count and summed lengths (to take back from the daily figures).
+
+    Grouped by session id first, so the stored parts' figures ride along as sums in the same
+    pass; two statements would read (and, for today, compute) the parts twice.
+    """
+    union = sa.union_all(*parts).subquery("parts")
+    length = epoch_seconds(union.c.last_ts) - epoch_seconds(union.c.first_ts)
+    per_session = (
+        sa.select(
+            sa.func.min(union.c.first_ts).label("first"),
+            sa.func.max(union.c.last_ts).label("last"),
+            sa.func.sum(union.c.rolled).label("rolled"),
+            sa.func.sum(sa.case((union.c.rolled == 1, length), else_=0)).label("rolled_seconds"),
+        )
+        .group_by(union.c.session_id)
+        .subquery()
+    )
+    span = epoch_seconds(per_session.c.last) - epoch_seconds(per_session.c.first)
+    return sa.select(
+        sa.func.count(),
+        sa.func.sum(span),
+        sa.func.sum(per_session.c.rolled),
+        sa.func.sum(per_session.c.rolled_seconds),
+    )
 
 
 def top_pages(rng, marks, limit=10):
