@@ -107,14 +107,15 @@ def panel(name):
 @bp.get("/charts/<name>.csv")
 @login_required
 def chart_csv(name):
-    """A chart's figures as CSV, for the selection in the query."""
+    """A chart's figures as CSV, for the selection in the query (and the previous period's
+    beside them, with ``compare=previous``)."""
     if name not in panels.CHARTS:
         abort(404)
-    chosen, _, errors = selection.parse(request.args)
+    chosen, form, errors = selection.parse(request.args)
     if errors:
         abort(422)
     with statement_timeout():
-        header, rows = panels.chart_table(name, chosen)
+        header, rows = panels.chart_table(name, chosen, selection.previous(chosen, form))
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\r\n")
     writer.writerow(header)

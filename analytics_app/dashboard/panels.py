@@ -116,11 +116,23 @@ def latest_events(selection, previous=None):
     return {"events": recent.latest(selection)}
 
 
-def chart_table(name, selection):
-    """A chart's figures as a table, ``(header, rows)``: what its CSV download holds."""
+def chart_table(name, selection, previous=None):
+    """A chart's figures as a table, ``(header, rows)``: what its CSV download holds.
+
+    With ``previous`` the DAU chart draws the period before faintly, so its table carries
+    that period too, day for day beside the current one (its own dates, as the chart's
+    hover does); the types chart draws no comparison and ignores it.
+    """
     if name == "dau":
+        header = ("date", "dau", "complete")
         rows = [(p["date"], p["dau"], str(p["complete"]).lower()) for p in _series(selection)]
-        return ("date", "dau", "complete"), rows
+        if previous is not None:
+            header += ("previous_date", "previous_dau")
+            before = service.active_users(previous)["series"]
+            rows = [
+                (*row, point["date"], point["dau"]) for row, point in zip(rows, before, strict=True)
+            ]
+        return header, rows
     by_type = service.event_totals(selection)["by_type"]
     return ("type", "events"), sorted(by_type.items(), key=lambda item: (-item[1], item[0]))
 

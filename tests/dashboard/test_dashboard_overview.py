@@ -2,6 +2,8 @@
 partials reflected in the URL, refused filters, escaped user data, and errors that stay in
 their panel and never show a trace."""
 
+import csv
+import io
 import json
 import re
 from datetime import UTC, date, datetime, timedelta
@@ -153,6 +155,32 @@ def test_compared_with_the_previous_period_tiles_show_changes_and_the_chart_draw
 
     # Without compare, no change is shown.
     assert 'class="delta' not in panel(admin, "totals").text
+
+
+def test_the_dau_charts_csv_holds_the_previous_period_when_the_chart_draws_it(admin, rows):
+    expected = Expected(rows, TZ)
+    days = [START + timedelta(days=n) for n in range((END - START).days + 1)]
+    dau_panel = panel(admin, "dau", params={**RANGE, "compare": "previous"}).text
+    link = re.search(r'id="dau-csv" download href="([^"]+)"', dau_panel).group(1)
+    assert link.replace("&amp;", "&").endswith("&compare=previous")
+    response = admin.get(link.replace("&amp;", "&"))
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("text/csv")
+    table = list(csv.reader(io.StringIO(response.text)))
+    assert table[0] == ["date", "dau", "complete", "previous_date", "previous_dau"]
+    assert len(table) == 1 + len(days)
+    for day, (shown, dau, complete, before, before_dau) in zip(days, table[1:], strict=True):
+        earlier = day - timedelta(days=len(days))
+        assert (shown, int(dau), complete) == (day.isoformat(), expected.dau(day), "true")
+        assert (before, int(before_dau)) == (earlier.isoformat(), expected.dau(earlier))
+
+    # Without the comparison the table is the current period's alone.
+    plain = admin.get("/dashboard/charts/dau.csv", params=RANGE).text
+    assert plain.splitlines()[0] == "date,dau,complete"
+    assert [line.split(",")[:3] for line in plain.splitlines()] == [row[:3] for row in table]
+    # The types chart draws no comparison: its table does not change.
+    types = admin.get("/dashboard/charts/types.csv", params={**RANGE, "compare": "previous"})
+    assert types.text.splitlines()[0] == "type,events"
 
 
 def test_filters_that_cannot_be_shown_are_explained(admin):

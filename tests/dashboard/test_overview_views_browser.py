@@ -217,6 +217,13 @@ def test_the_previous_period_shows_as_changes_on_tiles_and_a_faint_line(open_con
     faint = page.evaluate("document.getElementById('dau-chart').data.at(-1)")
     assert len(faint["x"]) == 7
     assert faint["line"]["dash"] == "dot"
+    # The chart's CSV holds what it draws: the previous period beside the current one.
+    with page.expect_download() as csv_download:
+        page.click("#dau-csv")
+    rows = list(csv.DictReader(io.StringIO(Path(csv_download.value.path()).read_text())))
+    assert [row["date"] for row in rows] == faint["x"]
+    assert [row["previous_date"] for row in rows] == faint["customdata"]
+    assert [int(row["previous_dau"]) for row in rows] == faint["y"]
     page.screenshot(path=str(SCREENSHOTS / "overview-compare-desktop.png"), full_page=True)
     # The address is the view: opened afresh, it compares again.
     page.goto(page.url)
