@@ -16,6 +16,7 @@ import psycopg
 from _workload import COPY_COLUMNS
 
 _COPY_SQL = f"COPY events ({', '.join(COPY_COLUMNS)}) FROM STDIN"
+_COPY_IDS_SQL = "COPY event_ids (client_id) FROM STDIN"
 
 
 @dataclass
@@ -140,19 +141,34 @@ class HttpSession:
 
 
 class CopySession:
-    """One database session loading each job (COPY text of one batch) in its own transaction."""
+    """One database session loading each job in its own transaction.
+
+    A job is ``(ids, rows)``: the batch's client ids and its events as COPY text. Where the
+    schema keeps client ids unique in their own table (PostgreSQL's partitioned ``events``,
+    migration 0009), the ids are copied there first, as ingest's COPY path does: the ceiling
+    then stores the same rows with the same guarantee as the app, as it did when the guarantee
+    was a unique index on ``events`` itself.
+    """
 
     def __init__(self, url):
         self.connection = psycopg.connect(url)
+        found = self.connection.execute("SELECT to_regclass('event_ids')").fetchone()[0]
+        self.copy_ids = found is not None
+        self.connection.commit()
 
     @property
     def backend_pid(self):
         return self.connection.info.backend_pid
 
-    def __call__(self, rows):
+    def __call__(self, job):
+        ids, rows = job
         try:
-            with self.connection.cursor() as cursor, cursor.copy(_COPY_SQL) as copy:
-                copy.write(rows)
+            with self.connection.cursor() as cursor:
+                if self.copy_ids:
+                    with cursor.copy(_COPY_IDS_SQL) as copy:
+                        copy.write(ids)
+                with cursor.copy(_COPY_SQL) as copy:
+                    copy.write(rows)
             self.connection.commit()
         except psycopg.Error:
             self.connection.rollback()

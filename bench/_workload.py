@@ -76,6 +76,11 @@ def _copy_field(value):
     return value
 
 
+def copy_ids(events):
+    """Return the events' client ids as COPY text rows (UUIDs: nothing to escape)."""
+    return ("\n".join(event["id"] for event in events) + "\n").encode()
+
+
 def copy_text(events):
     """Return the events as COPY text-format rows for ``COPY_COLUMNS``."""
     lines = []

@@ -28,7 +28,7 @@ from _services import (
     stop_on_signals,
     worker_pids,
 )
-from _workload import chunks, copy_text, http_request, make_events, make_token
+from _workload import chunks, copy_ids, copy_text, http_request, make_events, make_token
 
 # The only database this bench creates, empties or drops.
 DATABASE = "analytics_bench"
@@ -164,7 +164,7 @@ def run_phases(database, args, env, workload):
     """
     token = make_token(env["JWT_SECRET_KEY"])
     jobs = {
-        "copy": [copy_text(events) for events in workload.batches],
+        "copy": [(copy_ids(events), copy_text(events)) for events in workload.batches],
         "batch": [http_request(token, events) for events in workload.batches],
         "single": [http_request(token, events) for events in workload.singles],
     }
