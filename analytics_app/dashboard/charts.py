@@ -152,19 +152,39 @@ def events_by_type(by_type):
     return _json(figure)
 
 
-def funnel(steps):
-    """Users per funnel step as bars, each labelled with its conversion from the first."""
+def _funnel_bars(labels, steps, name, meta, compared, **style):
+    note = f" ({name.lower()})" if compared else ""
+    return go.Bar(
+        x=labels,
+        y=[step["users"] for step in steps],
+        name=name,
+        meta=meta,
+        text=[f"{step['users']:,} · {step['conversion'] * 100:.1f} %" for step in steps],
+        textposition="auto",
+        hovertemplate=f"%{{x}}<br><b>%{{y:,}}</b> users{note}<extra></extra>",
+        **style,
+    )
+
+
+def funnel(steps, previous=None):
+    """Users per funnel step as bars, each labelled with its conversion from the first; with
+    ``previous`` (the same funnel over the range just before), its bars drawn faintly beside
+    them, step for step."""
     # Plotly reads tags in labels (<b>, <a href>): a condition's value is shown as typed.
     labels = [f"{n}. {html.escape(step['step'], quote=False)}" for n, step in enumerate(steps, 1)]
-    figure = go.Figure(
-        go.Bar(
-            x=labels,
-            y=[step["users"] for step in steps],
-            marker={"color": ACCENT},
-            text=[f"{step['users']:,} · {step['conversion'] * 100:.1f} %" for step in steps],
-            textposition="auto",
-            hovertemplate="%{x}<br><b>%{y}</b> users<extra></extra>",
-        ),
-        layout=_layout(xaxis={"type": "category", "fixedrange": True, "automargin": True}),
-    )
+    compared = previous is not None
+    current = {"marker": {"color": ACCENT}}
+    traces = [_funnel_bars(labels, steps, "This period", "current", compared, **current)]
+    layout = {"xaxis": {"type": "category", "fixedrange": True, "automargin": True}}
+    if compared:
+        faint = {"marker": {"color": PREVIOUS}, "opacity": 0.7}
+        traces.append(_funnel_bars(labels, previous, "Previous period", "previous", True, **faint))
+        layout.update(
+            barmode="group",
+            showlegend=True,
+            legend={"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom"},
+            margin={"l": 44, "r": 12, "t": 28, "b": 36},
+        )
+    values = [step["users"] for step in steps + (previous or [])]
+    figure = go.Figure(traces, layout=_layout(yaxis=_count_axis(values), **layout))
     return _json(figure)

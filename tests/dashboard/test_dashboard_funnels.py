@@ -123,6 +123,55 @@ def test_exports_hold_the_apis_figures(admin, server, export_format):
     assert rows[2][0] == STEPS[1]  # the hostile value, as text
 
 
+def seed_previous_day(app):
+    """The day before ``DAY``: 8 users view, 4 of them the hostile page, 2 click pro."""
+    rows = []
+    for n in range(8):
+        user, moment = f"p-{n}", NOON - timedelta(days=1, minutes=n)
+        rows.append(Row(moment, user, "page_view", "web_app", {"page": "/"}))
+        if n % 2 == 0:
+            page = {"page": XSS}
+            rows.append(Row(moment + timedelta(seconds=30), user, "page_view", "web_app", page))
+        if n % 4 == 0:
+            plan = {"plan": "pro"}
+            rows.append(Row(moment + timedelta(seconds=90), user, "button_click", "web_app", plan))
+    with app.app_context():
+        store(rows)
+
+
+def test_compared_with_the_previous_period_the_page_shows_the_apis_previous_figures(
+    admin, server, dashboard_app
+):
+    seed_previous_day(dashboard_app)
+    compared = {**QUERY, "compare": "previous"}
+    api = api_funnel(server, compare="previous")
+    before = api["previous"]["steps"]
+    assert [s["users"] for s in before] == [8, 4, 2]
+    page = admin.get("/dashboard/funnels", params=compared, headers={"HX-Request": "true"})
+    assert page.status_code == 200
+    assert "compare=previous" in page.headers["HX-Push-Url"]  # the address shares it
+    assert re.search(r"compared with 2026-11-09 \W 2026-11-09", page.text)
+    rows = table_rows(page.text)
+    # Step, users, users before, conversion, conversion before, …
+    assert [int(row[1]) for row in rows] == [s["users"] for s in api["steps"]]
+    assert [int(row[2]) for row in rows] == [s["users"] for s in before]
+    assert [row[4] for row in rows] == [f"{s['conversion'] * 100:.1f} %" for s in before]
+    figure = json.loads(re.search(r'id="funnel-figure">(.*?)</script>', page.text, re.S).group(1))
+    [faint] = [trace for trace in figure["data"] if trace["meta"] == "previous"]
+    assert faint["y"] == [8, 4, 2] and figure["layout"]["barmode"] == "group"
+
+    # The export holds the same figures as the API's, the previous range's included.
+    exported = admin.get("/dashboard/funnels/export", params={**compared, "format": "csv"})
+    client = Client(server.url, make_token(scope="analytics:read"))
+    table = client.get("/api/analytics/reports/funnel", params={**compared, "format": "csv"})
+    assert exported.text == table.text
+    assert exported.text.startswith("range,step,users")
+
+    # Unchecked, the page shows the current period alone.
+    plain = admin.get("/dashboard/funnels", params=QUERY)
+    assert 'data-previous="users"' not in plain.text and 'id="compared"' not in plain.text
+
+
 def test_the_page_needs_a_session(anonymous):
     assert anonymous.get("/dashboard/funnels", params=QUERY).status_code == 302
     assert anonymous.get("/dashboard/funnels/export", params=QUERY).status_code == 302

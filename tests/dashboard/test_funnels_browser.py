@@ -2,6 +2,7 @@
 an address that reopens it, and hostile payload values are shown as text."""
 
 from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -12,6 +13,11 @@ from browser import chromium
 from dataset import Row, store
 from helpers import make_token
 from webclient import PASSWORD, live_site
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # the browser fixture skips locally, fails under CI
+    expect = None
 
 ADMIN = "funnels@example.com"
 XSS = "<img src=x onerror=alert(1)>"
@@ -26,6 +32,15 @@ def site():
         rows = []
         for n in range(12):
             user, moment = f"u-{n}", NOON + timedelta(minutes=n)
+            rows.append(Row(moment, user, "page_view", "web_app", {"page": "/"}))
+            if n % 2 == 0:
+                later = moment + timedelta(seconds=30)
+                rows.append(Row(later, user, "page_view", "web_app", {"page": XSS}))
+            if n % 4 == 0:
+                later = moment + timedelta(seconds=90)
+                rows.append(Row(later, user, "button_click", "web_app", {"plan": "pro"}))
+        for n in range(8):  # the day before: the previous period of RANGE
+            user, moment = f"p-{n}", NOON - timedelta(days=1, minutes=n)
             rows.append(Row(moment, user, "page_view", "web_app", {"page": "/"}))
             if n % 2 == 0:
                 later = moment + timedelta(seconds=30)
@@ -58,15 +73,19 @@ def page(site):
         context.close()
 
 
-def api_users(site):
+def api_funnel(site, **params):
     token = make_token(scope="analytics:read")
     response = requests.get(
         site.url + "/api/analytics/reports/funnel",
-        params={**RANGE, "step": STEPS},
+        params={**RANGE, "step": STEPS, **params},
         headers={"Authorization": f"Bearer {token}"},
         timeout=30,
     )
-    return [step["users"] for step in response.json()["steps"]]
+    return response.json()
+
+
+def api_users(site):
+    return [step["users"] for step in api_funnel(site)["steps"]]
 
 
 def shown(page, steps=None):
@@ -107,6 +126,38 @@ def test_changing_the_window_updates_the_figures_in_place(page, site):
     page.select_option("#funnel-window", "30m")
     page.wait_for_url("**window=30m**")
     assert shown(page)[0] == [12, 3]
+
+
+def test_the_previous_period_shows_the_apis_figures_beside_the_current_ones(page, site):
+    query = "&".join(f"{name}={value}" for name, value in RANGE.items())
+    steps = "&".join(f"step={quote(text)}" for text in STEPS)
+    page.goto(f"{site.url}/dashboard/funnels?{query}&{steps}")
+    shown(page, len(STEPS))
+    expect(page.locator("[data-previous]")).to_have_count(0)
+    page.check("#funnel-form input[name=compare]")
+    page.wait_for_url("**compare=previous**")
+    page.locator("#funnel-table td[data-previous=users]").nth(len(STEPS) - 1).wait_for()
+    before = api_funnel(site, compare="previous")["previous"]["steps"]
+    assert [s["users"] for s in before] == [8, 4, 2]
+    cells = page.locator("#funnel-table td[data-previous=users]").all_inner_texts()
+    rates = page.locator("#funnel-table td[data-previous=conversion]").all_inner_texts()
+    assert [int(cell.replace(",", "")) for cell in cells] == [s["users"] for s in before]
+    assert rates == [f"{s['conversion'] * 100:.1f} %" for s in before]
+    expect(page.locator("#compared")).to_contain_text("2026-11-09")
+    # Drawn faintly beside the current bars: the previous period's colour, a legend.
+    faint = page.evaluate(
+        "document.getElementById('funnel-chart').data.find(t => t.meta === 'previous')"
+    )
+    assert faint["y"] == [s["users"] for s in before]
+    assert page.locator("#funnel-chart .legend").count() == 1
+    assert shown(page)[0] == api_users(site)
+    # The address is the view: reopened, it compares again.
+    address = page.url
+    page.goto("about:blank")
+    page.goto(address)
+    expect(page.locator("#funnel-form input[name=compare]")).to_be_checked()
+    expect(page.locator("#funnel-table td[data-previous=users]")).to_have_count(len(STEPS))
+    page.wait_for_selector("#funnel-chart .main-svg")
 
 
 def test_the_overview_splits_events_by_a_payload_key_as_the_api_does(page, site):
