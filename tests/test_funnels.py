@@ -161,6 +161,25 @@ def test_a_conversion_completed_just_after_the_range_counts(app, client):
     assert medians(body) == [None, 1200.0]
 
 
+def test_only_a_second_step_at_or_after_the_first_start_can_follow_it(app, client):
+    """PostgreSQL counts a user with no step-2 event at or after their first start without
+    walking their events: each side of that test, and a late step 2 outside every window."""
+    rows = [
+        event("before", "button_click", at(0)),
+        event("before", "page_view", at(1)),
+        event("tied", "page_view", at(1)),
+        event("tied", "button_click", at(1)),
+        event("around", "button_click", at(0)),
+        event("around", "page_view", at(2)),
+        event("around", "button_click", at(3)),
+        event("far", "page_view", at(0)),
+        event("far", "button_click", at(40)),
+    ]
+    body = run(app, client, rows, ["page_view", "button_click"], window="30m")
+    assert users(body) == [4, 2]
+    assert medians(body) == [None, 30.0]
+
+
 def test_the_window_boundary_is_inclusive(app, client):
     rows = [
         event("on", "page_view", at(0)),

@@ -1,9 +1,8 @@
 """The funnel report: how many users reach each step, and how long each step takes them.
 
-One query reads the events that are any step (from the range's first local midnight to the
-end of its last day plus the window), each with a bitmask of the steps it is, by user and
-time (on PostgreSQL packed into one array per user); ``chains`` then follows each user through
-the funnel, one user at a time, so memory holds one user's events.
+One query reads each user's step events (``funnel_sql``: on PostgreSQL one packed array per
+user, or nothing for a user who cannot get past step 1); ``chains`` then follows each user
+through the funnel, one user at a time, so memory holds one user's events.
 """
 
 import json
@@ -13,116 +12,19 @@ from operator import itemgetter
 from statistics import median
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from ..extensions import db
 from . import chains
 from .cache import cached
-from .payload import payload_text
+from .funnel_sql import packed_step_events, step_events, without_jit
 from .raw import events
 from .source import on_replica
-from .steps import MAX_STEPS, PAYLOAD_KEY
+from .steps import PAYLOAD_KEY
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
 FETCH_ROWS = 10_000
 FETCH_USERS = 1000
-MASK_SPACE = 1 << MAX_STEPS
-PREFIX = 128
-
-
-def _is_step(step):
-    """SQL: whether an event is ``step`` (its type, and each payload value as text)."""
-    return sa.and_(
-        events.c.type == step.type,
-        *(payload_text(key) == value for key, value in step.conditions),
-    )
-
-
-def _clauses(rng, funnel, matches):
-    lo, hi = rng.span()
-    clauses = [events.c.ts >= lo, events.c.ts < hi + funnel.window, sa.or_(*matches)]
-    if rng.filters.src:
-        clauses.append(events.c.src == rng.filters.src)
-    return clauses
-
-
-def _mask(matches):
-    """SQL: the bitmask of the steps an event is (bit n for step n + 1)."""
-    return sum(sa.case((match, 1 << n), else_=0) for n, match in enumerate(matches))
-
-
-def step_events(rng, funnel):
-    """``SELECT user_id, ts, mask``: the events that are any step, by user and time."""
-    matches = [_is_step(step) for step in funnel.steps]
-    return (
-        sa.select(events.c.user_id, events.c.ts, _mask(matches).label("mask"))
-        .where(*_clauses(rng, funnel, matches))
-        .order_by(events.c.user_id, events.c.ts)
-    )
-
-
-def packed_step_events(rng, funnel):
-    """PostgreSQL: one row per user who starts in the range, their step events packed into one
-    sorted ``bigint[]``, each ``microseconds * 1024 + mask`` (ten steps fit in ten bits).
-
-    One array per user instead of one row per event: PostgreSQL groups, psycopg decodes the
-    arrays in C, and users who never start are left out before Python sees them.
-    """
-    matches = [_is_step(step) for step in funnel.steps]
-    micro = sa.cast(sa.extract("epoch", events.c.ts) * 1_000_000, sa.BigInteger)
-    packed = micro * MASK_SPACE + _mask(matches)
-    starts = sa.func.bool_or(sa.and_(matches[0], events.c.ts < rng.span()[1]))
-    return (
-        sa.select(sa.func.array_agg(aggregate_order_by(packed, packed)))
-        .where(*_clauses(rng, funnel, matches))
-        .group_by(events.c.user_id)
-        .having(starts)
-    )
-
-
-def _unpack(packed):
-    """A packed array as moments: events at equal times together."""
-    moments, previous = [], None
-    for value in packed:
-        t, mask = value >> MAX_STEPS, value & (MASK_SPACE - 1)
-        if t == previous:
-            moments[-1] = (t, (*moments[-1][1], mask))
-        else:
-            moments.append((t, (mask,)))
-            previous = t
-    return moments
-
-
-def _walk_packed(packed, steps, window, range_end):
-    """A user's walk from their packed array, trying the first ``PREFIX`` events alone first.
-
-    Busy users have thousands of step events and usually finish the funnel early on. A walk
-    over a prefix (cut between two instants) that reaches the last step is the walk over all
-    of them: every start before the winning one stopped at an event inside the prefix (past
-    its window), and the winning chain took the earliest events there are.
-    """
-    if len(packed) > PREFIX:
-        cut = PREFIX
-        while cut < len(packed) and packed[cut] >> MAX_STEPS == packed[cut - 1] >> MAX_STEPS:
-            cut += 1
-        found = _walk_values(packed[:cut], steps, window, range_end)
-        if found[0] == steps:
-            return found
-    return _walk_values(packed, steps, window, range_end)
-
-
-def _walk_values(packed, steps, window, range_end):
-    """``chains.walk_distinct`` when no two of the step events share an instant (the usual
-    case: each step's instants are then a sorted list made by a comprehension), or else
-    ``chains.walk`` over the events grouped by instant."""
-    instants = [value >> MAX_STEPS for value in packed]
-    if len(set(instants)) == len(instants):
-        times = [
-            [value >> MAX_STEPS for value in packed if value & 1 << step] for step in range(steps)
-        ]
-        return chains.walk_distinct(times, steps, window, range_end)
-    return chains.walk(_unpack(packed), steps, window, range_end)
 
 
 def _microseconds(moment):
@@ -139,27 +41,33 @@ def _moments(rows):
     return moments
 
 
-def _walks(rng, funnel, window, range_end):
-    """Each user's ``(furthest step, first chain's times)``, one user at a time."""
+def _walks(rng, funnel, window):
+    """Each user's ``(furthest step, first chain's times)``, one user at a time; times in
+    microseconds (on PostgreSQL from the range's start)."""
     steps = len(funnel.steps)
+    lo, hi = rng.span()
     if db.engine.dialect.name == "postgresql":
         query = packed_step_events(rng, funnel).execution_options(yield_per=FETCH_USERS)
-        for (packed,) in db.session.execute(query):
-            yield _walk_packed(packed, steps, window, range_end)
+        range_end = (hi - lo) // MICROSECOND
+        with without_jit():
+            for (packed,) in db.session.execute(query):
+                if packed is None:  # cannot get past step 1
+                    yield 1, None
+                    continue
+                packed.sort()
+                yield chains.walk_packed(packed, steps, window, range_end)
         return
     rows = db.session.execute(step_events(rng, funnel).execution_options(yield_per=FETCH_ROWS))
     for _, user_rows in groupby(rows, itemgetter(0)):
-        yield chains.walk(_moments(user_rows), steps, window, range_end)
+        yield chains.walk(_moments(user_rows), steps, window, _microseconds(hi))
 
 
 def _walk(rng, funnel):
     """Count users by the furthest step they reach; collect the seconds between steps."""
     steps = len(funnel.steps)
-    window = funnel.window // MICROSECOND
-    range_end = _microseconds(rng.span()[1])
     reached = [0] * (steps + 1)  # reached[k]: users whose furthest step is k
     gaps = [[] for _ in range(steps)]  # gaps[k]: seconds from step k to step k + 1 (1-based)
-    for best, times in _walks(rng, funnel, window, range_end):
+    for best, times in _walks(rng, funnel, funnel.window // MICROSECOND):
         reached[best] += 1
         for k in range(1, best):
             gaps[k].append((times[k] - times[k - 1]) / 1_000_000)
