@@ -110,7 +110,9 @@ def read_event_counts(tz, dates):
     """Stored event counts as ``{date: {(type, src): count}}`` for dates that have rollups."""
     if not dates:
         return {}
-    rolled = read_values("dau", tz, dates)
+    # Only the dates asked for: a stale day between them is read from raw events.
+    wanted = set(dates)
+    rolled = [date for date in read_values("dau", tz, dates) if date in wanted]
     query = sa.select(DailyMetric.date, DailyMetric.dimensions, DailyMetric.value).where(
         DailyMetric.name == "events",
         DailyMetric.date >= min(dates),
