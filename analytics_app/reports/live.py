@@ -6,14 +6,17 @@ the events after ``covered_until`` who are not among them: a few minutes of even
 the whole day. Today's sessions, page views and event counts are kept up to the same instant
 and read the same way. A pending mark overlapping the counted stretch makes the count stale
 (see ``analytics_app.rollup.protocol``): reports then count today from raw events.
+
+The count outlives its day until the rollup's next run stores that day, so a day that has just
+ended is read the same way (``reports.recent``).
 """
 
 import sqlalchemy as sa
 
 from ..extensions import db
-from ..models import DailyMetric, LiveDay, LiveDayUser, PageDay, SessionDay
-from . import daily, raw
-from .periods import Day, as_utc
+from ..models import DailyMetric, LiveDay, LiveDayUser
+from . import raw
+from .periods import as_utc
 from .raw import events
 
 LIVE_EVENTS = "live_events"
@@ -60,19 +63,31 @@ def counted_until(tz, day, marks, activity=False):
     With ``activity``, None too when the stretch counted users but stored no event counts: it
     was counted before sessions, pages and events were kept, and the next refresh recounts it.
     """
-    row = covered(tz, day.date)
-    if row is None:
-        return None
-    until = as_utc(row.covered_until)
-    if until > day.end or is_stale(marks, day.start, until):
-        return None
-    if activity and row.users and not live_events(tz, day.date):
-        return None
-    return until
+    return counted(tz, [day], marks, activity).get(day.date)
+
+
+def counted(tz, days, marks, activity=False):
+    """``{date: covered_until}`` of those ``days`` whose live count is current, as
+    ``counted_until`` says, read in one statement (the rollup keeps one counted day a zone,
+    and it outlives its day until the next run stores that day: ``reports.recent``)."""
+    spans = {d.date: d for d in days}
+    query = sa.select(LiveDay.date, LiveDay.users, LiveDay.covered_until).where(
+        LiveDay.tz == tz, LiveDay.date.in_(list(spans))
+    )
+    result = {}
+    for date, users, covered_until in db.session.execute(query):
+        day, until = spans[date], as_utc(covered_until)
+        if until > day.end or is_stale(marks, day.start, until):
+            continue
+        if activity and users and not live_events(tz, date):
+            continue
+        result[date] = until
+    return result
 
 
 def dau(tz, day, marks):
-    """Today's DAU for a rolled zone, or None when there is no current counted stretch."""
+    """The DAU of a day with a live count (today, or a day just ended), or None when there
+    is no current counted stretch."""
     until = counted_until(tz, day, marks)
     if until is None:
         return None
@@ -98,22 +113,3 @@ def event_counts(tz, day, until):
     for key, value in newer.items():
         counts[key] = counts.get(key, 0) + value
     return counts
-
-
-def session_parts(tz, day, until):
-    """``SELECT session_id, first_ts, last_ts``: the day's stored parts up to ``until`` (a
-    session may have several) and the newer events' parts."""
-    newer = daily.session_parts([Day(day.date, until, day.end)]).subquery()
-    stored = sa.select(SessionDay.session_id, SessionDay.first_ts, SessionDay.last_ts).where(
-        SessionDay.tz == tz, SessionDay.date == day.date
-    )
-    return sa.union_all(stored, sa.select(newer.c.session_id, newer.c.first_ts, newer.c.last_ts))
-
-
-def page_views(tz, day, until):
-    """``SELECT page, views``: the day's stored views up to ``until`` and the newer events'."""
-    newer = daily.page_views([Day(day.date, until, day.end)]).subquery()
-    stored = sa.select(PageDay.page, PageDay.views).where(
-        PageDay.tz == tz, PageDay.date == day.date
-    )
-    return sa.union_all(stored, sa.select(newer.c.page, newer.c.views))

@@ -1,6 +1,7 @@
-"""Assemble reports for a ``ReportRange``: rollups and the stored activity for finished, clean
-days and today's live count; raw events for the rest of today, stale days, other time zones and
-filtered queries. Results are JSON-ready dicts, cached briefly.
+"""Assemble reports for a ``ReportRange``: rollups and the stored activity for stored, clean
+days; live counts for today and a day just ended but not rolled yet (``recent``); raw events
+for the rest of those days, stale days, other time zones and filtered queries. Results are
+JSON-ready dicts, cached briefly.
 """
 
 from datetime import timedelta
@@ -8,7 +9,7 @@ from itertools import pairwise
 
 from flask import current_app
 
-from . import activity, live, raw, stored
+from . import activity, cohorts, live, raw, recent, stored
 from .cache import cached
 from .range import Filters
 
@@ -26,20 +27,19 @@ def _user_counts(name, rng):
     days = rng.local_days
     values = {}
     if _uses_rollups(rng):
-        today = rng.today()
-        finished = [d.date for d in days if d.date < today]
         marks = stored.read_marks()
+        split = recent.split(rng)
         stale = stored.stale_days(marks, rng.zone, trailing=length)
-        rolled = stored.read_values(name, rng.tz, finished)
+        rolled = stored.read_values(name, rng.tz, [d.date for d in split.stored])
         values = {date: v for date, v in rolled.items() if date not in stale}
-        current = [d for d in days if d.date == today]
-        if current:
+        # The days after the last stored one: from live counts and their own raw events.
+        for day in split.recent:
             if name == "dau":
-                count = live.dau(rng.tz, current[0], marks)
+                count = live.dau(rng.tz, day, marks)
             else:
-                count = activity.trailing_today(rng, current[0], length, marks)
+                count = activity.trailing(rng, day, length, marks, split.rolled)
             if count is not None:
-                values[today] = count
+                values[day.date] = count
     missing = [d for d in days if d.date not in values]
     spans = [(rng.day(d.date - timedelta(days=length - 1)).start, d.end) for d in missing]
     counts = raw.distinct_users(spans, rng.filters)
@@ -126,9 +126,10 @@ def _event_counts(rng):
         stale = stored.stale_days(marks, rng.zone, trailing=1)
         clean = [d.date for d in days if d.date < today and d.date not in stale]
         rolled = stored.read_event_counts(rng.tz, clean)
-        current = [d for d in days if d.date == today]
-        if current and (until := live.counted_until(rng.tz, current[0], marks, True)) is not None:
-            rolled[today] = live.event_counts(rng.tz, current[0], until)
+        # Days not rolled (today, a day just ended) from their live counts where current.
+        pending = [d for d in days if d.date not in rolled]
+        for date, until in live.counted(rng.tz, pending, marks, activity=True).items():
+            rolled[date] = live.event_counts(rng.tz, rng.day(date), until)
         for counts in rolled.values():
             for key, value in counts.items():
                 totals[key] = totals.get(key, 0) + value
@@ -228,11 +229,11 @@ def retention(rng):
         ]
         rows = None
         if _uses_rollups(rng):
-            rows = activity.retention(rng, last, RETENTION_OFFSETS, stored.read_marks())
+            rows = cohorts.retention(rng, last, RETENTION_OFFSETS, stored.read_marks())
         if rows is None:
             spans = [(d.start, d.end) for d in cohort_days], [(d.start, d.end) for d in horizon]
             rows = raw.retention(*spans, RETENTION_OFFSETS, rng.filters)
-        cohorts = []
+        answer = []
         for day, (new_users, retained) in zip(cohort_days, rows, strict=True):
             figures = {}
             for offset in RETENTION_OFFSETS:
@@ -240,8 +241,8 @@ def retention(rng):
                 users = retained[offset] if measurable else None
                 rate = round(users / new_users, 4) if measurable and new_users else None
                 figures[f"day_{offset}"] = {"users": users, "rate": rate}
-            cohorts.append({"date": day.date.isoformat(), "new_users": new_users, **figures})
-        return {**_range_fields(rng), "cohorts": cohorts}
+            answer.append({"date": day.date.isoformat(), "new_users": new_users, **figures})
+        return {**_range_fields(rng), "cohorts": answer}
 
     # Cohort users' first events may lie anywhere before: the span is open to the past.
     horizon = min(rng.end + timedelta(days=max(RETENTION_OFFSETS)), rng.today() - timedelta(days=1))
