@@ -120,7 +120,7 @@ def signed_in(base):
 
 def load_overview(session, base, errors):
     """GET the overview, then every ``hx-get`` URL in it but the page's own (the filter bar's),
-    one after the other; return ``(seconds, page seconds, fragment count)``."""
+    one after the other; return ``(seconds, page seconds, {fragment path: seconds})``."""
     began = time.perf_counter()
     page = session.get(f"{base}{OVERVIEW}", timeout=600)
     page_seconds = time.perf_counter() - began
@@ -131,11 +131,14 @@ def load_overview(session, base, errors):
         for url in dict.fromkeys(html.unescape(u) for u in _HX_GET.findall(page.text))
         if urlsplit(url).path != OVERVIEW
     ]
+    took = {}
     for url in fragments:
+        fragment_began = time.perf_counter()
         answer = session.get(f"{base}{url}", timeout=600)
+        took[urlsplit(url).path] = time.perf_counter() - fragment_began
         if answer.status_code != 200:
             errors.append(f"GET {url}: HTTP {answer.status_code}")
-    return time.perf_counter() - began, page_seconds, len(fragments)
+    return time.perf_counter() - began, page_seconds, took
 
 
 def time_overview(port, repeat, errors):
@@ -144,16 +147,25 @@ def time_overview(port, repeat, errors):
     session = signed_in(base)
     loads = [load_overview(session, base, errors) for _ in range(1 + repeat)]
     first, *rest = loads
+    by_fragment = {
+        path: summary([took[path] for _, _, took in rest])["median_ms"] for path in first[2]
+    }
     result = {
         **summary([seconds for seconds, _, _ in rest]),
         "first_ms": round(first[0] * 1e3, 1),
         "page_only_median_ms": summary([page for _, page, _ in rest])["median_ms"],
-        "fragments": first[2],
+        "fragments": len(first[2]),
+        "fragment_median_ms": by_fragment,
     }
     print(
         f"{'overview + fragments':<24} first {result['first_ms']:8.1f} ms; median"
         f" {result['median_ms']:8.1f} ms ({result['fragments']} fragments; page alone"
         f" {result['page_only_median_ms']:.1f} ms; n={repeat})",
         flush=True,
+    )
+    slowest = sorted(by_fragment.items(), key=lambda item: -item[1])
+    print(
+        "  fragments, median ms: "
+        + ", ".join(f"{p.rsplit('/', 1)[-1]} {ms:.1f}" for p, ms in slowest)
     )
     return result
