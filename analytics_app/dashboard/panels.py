@@ -31,7 +31,7 @@ def retention_summary(cohorts):
 
 def exports(selection, previous=None):
     """The export buttons: a direct download, or a background job past the direct limits."""
-    return {"events": service.event_totals(selection)["events"], "direct_rows": direct_limits()}
+    return {"events": service.event_counts(selection)["events"], "direct_rows": direct_limits()}
 
 
 def change(now, before):
@@ -100,7 +100,7 @@ def dau(selection, previous=None):
 
 
 def types(selection, previous=None):
-    by_type = service.event_totals(selection)["by_type"]
+    by_type = service.event_counts(selection)["by_type"]
     return {"by_type": by_type, "types_figure": charts.events_by_type(by_type) if by_type else None}
 
 
@@ -115,7 +115,7 @@ def retention(selection, previous=None):
 
 
 def sources(selection, previous=None):
-    return {"by_source": service.event_totals(selection)["by_source"]}
+    return {"by_source": service.event_counts(selection)["by_source"]}
 
 
 def latest_events(selection, previous=None):
@@ -139,7 +139,7 @@ def chart_table(name, selection, previous=None):
                 (*row, point["date"], point["dau"]) for row, point in zip(rows, before, strict=True)
             ]
         return header, rows
-    by_type = service.event_totals(selection)["by_type"]
+    by_type = service.event_counts(selection)["by_type"]
     return ("type", "events"), sorted(by_type.items(), key=lambda item: (-item[1], item[0]))
 
 

@@ -156,8 +156,9 @@ def _stored(rng, read):
     return read(rng, stored.read_marks()) if _uses_rollups(rng) else None
 
 
-def event_totals(rng):
-    """Events by type and by source, their total, users, and events per user."""
+def event_counts(rng):
+    """Events by type and by source, and their total: sums of stored counts, so cheap where
+    the rollups cover the range (no distinct users, which ``event_totals`` adds)."""
 
     def compute():
         counts = _event_counts(rng)
@@ -165,17 +166,32 @@ def event_totals(rng):
         for (type_, src), value in counts.items():
             by_type[type_] = by_type.get(type_, 0) + value
             by_source[src or ""] = by_source.get(src or "", 0) + value
-        total = sum(counts.values())
+        return {
+            **_range_fields(rng),
+            "events": sum(counts.values()),
+            "by_type": dict(sorted(by_type.items())),
+            "by_source": dict(sorted(by_source.items())),
+        }
+
+    return _cached("event_counts", rng, compute)
+
+
+def event_totals(rng):
+    """``event_counts`` plus the range's distinct users and events per user."""
+
+    def compute():
+        counts = event_counts(rng)
         users = _stored(rng, activity.range_users)
         if users is None:
             [users] = raw.distinct_users([rng.span()], rng.filters)
+        total = counts["events"]
         return {
             **_range_fields(rng),
             "events": total,
             "users": users,
             "events_per_user": round(total / users, 4) if users else 0.0,
-            "by_type": dict(sorted(by_type.items())),
-            "by_source": dict(sorted(by_source.items())),
+            "by_type": counts["by_type"],
+            "by_source": counts["by_source"],
         }
 
     return _cached("event_totals", rng, compute)
