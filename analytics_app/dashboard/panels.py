@@ -4,6 +4,9 @@ Every panel is its own HTMX fragment (``overview.panel``), loaded on its own, so
 holds up only the panel that shows it. A panel asks only for the reports it shows.
 """
 
+from dataclasses import replace
+from datetime import timedelta
+
 from ..reports import service
 from ..reports.range import Filters
 from ..reports.service import RETENTION_OFFSETS
@@ -64,11 +67,21 @@ def _last_complete(series):
     return (finished or series)[-1]
 
 
+def _up_to_last_complete(selection):
+    """The selection without its days from today on, when it has a finished day: the tiles
+    show the last complete day, and today's WAU and MAU (30 days of users) are the costly
+    part of the series."""
+    yesterday = selection.today() - timedelta(days=1)
+    if selection.start <= yesterday < selection.end:
+        return replace(selection, end=yesterday)
+    return selection
+
+
 def active(selection, previous=None):
     """DAU, WAU, MAU and stickiness on the range's last complete day (today is not over), and
     their change since the previous range's last day."""
-    latest = _last_complete(_series(selection))
-    before = _last_complete(_series(previous)) if previous else {}
+    latest = _last_complete(_series(_up_to_last_complete(selection)))
+    before = _last_complete(_series(_up_to_last_complete(previous))) if previous else {}
     names = ("dau", "wau", "mau", "stickiness")
     return {
         "latest": latest,
