@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from ..extensions import db
 from . import chains
 from .cache import cached
-from .funnel_sql import packed_step_events, step_events, without_jit
+from .funnel_sql import packed_step_events, planner_settings, step_events
 from .raw import events
 from .source import on_replica
 from .steps import PAYLOAD_KEY
@@ -49,7 +49,7 @@ def _walks(rng, funnel, window):
     if db.engine.dialect.name == "postgresql":
         query = packed_step_events(rng, funnel).execution_options(yield_per=FETCH_USERS)
         range_end = (hi - lo) // MICROSECOND
-        with without_jit():
+        with planner_settings():
             for (packed,) in db.session.execute(query):
                 if packed is None:  # cannot get past step 1
                     yield 1, None
