@@ -326,6 +326,10 @@ def load_config(env, instance_path):
         "TRUSTED_PROXIES": _trusted_proxies(env),
         "TRUSTED_HOSTS": _trusted_hosts(env),
         "REPORT_TIMEZONE": report_tz,
+        # PostgreSQL: payload keys whose breakdowns the rollup keeps, and the most values a
+        # key may have on a day to be kept (more, and that day's breakdowns read raw events).
+        "ROLLUP_PAYLOAD_KEYS": _list(env, "ROLLUP_PAYLOAD_KEYS", ["page"]),
+        "ROLLUP_PAYLOAD_VALUES": _int(env, "ROLLUP_PAYLOAD_VALUES", 200),
         "REPORT_CACHE_SECONDS": _int(env, "REPORT_CACHE_SECONDS", 300, 0),
         # Well inside GUNICORN_TIMEOUT (120 s): a slow report answers 503, its worker lives on.
         "REPORT_STATEMENT_TIMEOUT_SECONDS": _seconds(env, "REPORT_STATEMENT_TIMEOUT_SECONDS", 20.0),

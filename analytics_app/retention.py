@@ -22,7 +22,7 @@ from .exports import jobs as export_jobs
 from .extensions import db
 from .models import DailyMetric
 from .models.types import Timestamp
-from .rollup import activity, protocol
+from .rollup import activity, breakdowns, protocol
 
 BATCH_SIZE = 5000
 
@@ -84,6 +84,7 @@ def clean_up(progress=None):
     event_cutoff = now - timedelta(days=config["EVENT_RETENTION_DAYS"])
     metric_cutoff = (now - timedelta(days=config["METRICS_RETENTION_DAYS"])).date()
     dropped = partitions.drop_before(event_cutoff)
+    breakdowns.forget_before(metric_cutoff)
     if progress and dropped:
         progress(dropped)
     return {

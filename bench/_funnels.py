@@ -154,6 +154,8 @@ LABELS = {
 
 def run(args, database, env, token, cases_class, measure):
     """Make or reuse the data, serve it, and time every case; return the JSON-able result."""
+    from _breakdowns import prepare  # it imports this module's cases
+
     from analytics_app import create_app
 
     today = today_utc()
@@ -161,6 +163,7 @@ def run(args, database, env, token, cases_class, measure):
     load = ensure_events(database, env, params, args.regenerate)
     app = create_app(env)
     with database.connect(autocommit=True) as connection:
+        load["rollup"] = prepare(app, connection)  # the breakdowns read the rollups
         port, log = free_port(), RESULTS / "gunicorn-funnels.log"
         with gunicorn(env, log, port, options=["-k", "sync", "--timeout", "1800"]):
             cases = cases_class(port, token, app, connection)

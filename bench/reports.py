@@ -21,6 +21,7 @@ import time
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 
+import _breakdowns
 import _funnels
 import _report_endpoints as endpoints
 from _client import finish, get, read_token, summary
@@ -51,7 +52,8 @@ ONE_QUERY_SQL = (
 # Every stored rollup, today's live count and the boundary: as if no rollup had ever run.
 FORGET_ROLLUPS = (
     "TRUNCATE metrics, rollup_marks, live_days, live_day_users,"
-    " user_days, users_seen, session_days, page_days",
+    " user_days, users_seen, session_days, page_days,"
+    " breakdown_bits, breakdown_covers, user_numbers",
     "UPDATE rollup_boundary SET covered_before = NULL",
 )
 TARGETS = {
@@ -64,7 +66,17 @@ TARGETS = {
     "active_users_90d_ms": 100.0,
     "overview_first_ms": 1500.0,  # the page and every fragment, first load after sign-in
 }
-ACTIVITY_TABLES = ("user_days", "users_seen", "session_days", "page_days", "metrics", "events")
+ACTIVITY_TABLES = (
+    "user_days",
+    "users_seen",
+    "session_days",
+    "page_days",
+    "metrics",
+    "breakdown_bits",
+    "breakdown_covers",
+    "user_numbers",
+    "events",
+)
 
 
 def parse_args(argv):
@@ -91,6 +103,12 @@ def parse_args(argv):
         "--funnels",
         action="store_true",
         help="time the funnel and breakdown reports instead (bench/_funnels.py)",
+    )
+    parser.add_argument(
+        "--breakdowns",
+        action="store_true",
+        help="time only the breakdown reports, after bringing the rollups up to date"
+        " (bench/_breakdowns.py)",
     )
     parser.add_argument(
         "--funnel-repeat", type=int, default=7, help="timed calls per funnel/breakdown case"
@@ -208,7 +226,7 @@ def structure_costs(app, connection, day):
     rollup spends on it (median of 3 reruns of ``day``, in UTC)."""
     from analytics_app.extensions import db
     from analytics_app.reports.periods import day_in, zone
-    from analytics_app.rollup import activity
+    from analytics_app.rollup import activity, breakdowns
     from analytics_app.rollup.days import compute_days, store_days
 
     utc = zone("UTC")
@@ -220,6 +238,7 @@ def structure_costs(app, connection, day):
         "metrics (dau, wau, mau, events, sessions)": lambda: store_days(
             compute_days([day], utc), utc
         ),
+        "breakdown_bits (+ blocks)": lambda: breakdowns.store([day], utc),
     }
     seconds = {}
     with app.app_context():
@@ -441,19 +460,22 @@ def main(argv=None):
     secret = secrets.token_urlsafe(48)
     env = app_environment(database.url, secret, **READ_SETTINGS)
     try:
-        if args.funnels:
+        if args.breakdowns:
+            result = _breakdowns.run(args, database, env, read_token(secret), Cases, measure)
+        elif args.funnels:
             result = _funnels.run(args, database, env, read_token(secret), Cases, measure)
         else:
             result = run(args, database, env, read_token(secret))
     finally:
         if args.drop:
             database.drop()
-    if args.funnels:
-        measured, met = _funnels.verdicts(result)
+    if args.funnels or args.breakdowns:
+        bench = _breakdowns if args.breakdowns else _funnels
+        measured, met = bench.verdicts(result)
         failed = [name for name, ok in result["checks"].items() if not ok] + result["errors"]
         verdict = {"targets": _funnels.TARGETS, "measured": measured, "targets_met": met}
         settings = {"events": args.events, "users": args.users, "repeat": args.funnel_repeat}
-        labels = {key: label for key, label in _funnels.LABELS.items() if key in measured}
+        labels = {key: label for key, label in bench.LABELS.items() if key in measured}
         return finish(started, load_before, settings, result, verdict, labels, failed)
     measured, met = verdicts(result)
     labels = {

@@ -43,7 +43,8 @@ TABLES = (
     "dashboard_users",
     "api_tokens",
 )
-POSTGRES_TABLES = ("event_ids",)  # client ids of partitioned events; SQLite has none
+# Client ids of partitioned events and the breakdown rollups: SQLite has none.
+POSTGRES_TABLES = ("event_ids", "user_numbers", "breakdown_bits", "breakdown_covers")
 
 
 def _unavailable(reason):

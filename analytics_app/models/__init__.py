@@ -2,6 +2,7 @@
 
 from .activity import PageDay, SessionDay, UserDay, UserSeen
 from .audit import IngestAudit
+from .breakdowns import BreakdownBits, BreakdownCover, UserNumber
 from .daily_metrics import DailyMetric
 from .erasure import ErasedUser, ErasureJob
 from .events import Event, EventId
@@ -12,6 +13,8 @@ from .users import DashboardSession, DashboardUser
 
 __all__ = [
     "ApiToken",
+    "BreakdownBits",
+    "BreakdownCover",
     "DailyMetric",
     "DashboardSession",
     "DashboardUser",
@@ -29,5 +32,6 @@ __all__ = [
     "RollupMark",
     "SessionDay",
     "UserDay",
+    "UserNumber",
     "UserSeen",
 ]

@@ -9,13 +9,16 @@ the other row counts its users across all its values, not as a sum.
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from flask import current_app
 
 from ..extensions import db
+from . import stored_breakdowns
 from .cache import cached
 from .payload import payload_text
 from .raw import conditions, events
 from .source import on_replica
 from .steps import PAYLOAD_KEY
+from .stored import read_marks, rolled_zones
 
 DEFAULT_LIMIT, MAX_LIMIT = 20, 1000
 OTHER = "other"
@@ -55,7 +58,22 @@ def _ordered(value):
 
 
 def _rows(rng, dimension, limit):
-    """``(kind, value, events, users)`` rows: kind ``top`` (in order), ``other``, ``null``."""
+    """``(kind, value, events, users)`` rows: kind ``top`` (in order), ``other``, ``null``;
+    from the stored bitmaps where they cover part of the range (PostgreSQL), else from raw
+    events."""
+    chosen = None
+    if db.engine.dialect.name == "postgresql" and rng.tz in rolled_zones(current_app.config):
+        chosen = stored_breakdowns.selection(dimension, rng.filters)
+    if chosen is not None:
+        planned = stored_breakdowns.plan(rng, chosen, read_marks())
+        if planned is not None:
+            units, raw_days = planned
+            return stored_breakdowns.rows(rng, dimension, chosen, units, raw_days, limit, _ordered)
+    return _raw_rows(rng, dimension, limit)
+
+
+def _raw_rows(rng, dimension, limit):
+    """The rows from raw events alone."""
     lo, hi = rng.span()
     pairs = (
         sa.select(

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from ..extensions import db
 from ..reports.periods import local_midnight, today_in, zone
 from ..reports.stored import read_marks
-from . import activity, live, protocol
+from . import activity, breakdowns, live, protocol
 from .days import compute_days, days_to_roll, store_days
 
 CHUNK_DAYS = 31
@@ -39,10 +39,13 @@ def roll_up(zone_names, start=None, end=None, progress=None):
             chunk = dates[offset : offset + CHUNK_DAYS]
             activity.store(chunk, tzinfo)
             store_days(compute_days(chunk, tzinfo), tzinfo)
+            breakdowns.store(chunk, tzinfo)
             db.session.commit()
             done += len(chunk)
             if progress:
                 progress(done, total)
+    for tzinfo in zones:
+        breakdowns.backfill(tzinfo)
     live.refresh(zones, marks, live_until)
     protocol.consume_marks([mark_id for mark_id, _, _ in marks])
     if marks or total:

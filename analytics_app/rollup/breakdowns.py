@@ -1,0 +1,196 @@
+"""Store the breakdown rollups (``models.breakdowns``) of finished days, and keep them exact
+through erasure and retention; ``reports.stored_breakdowns`` reads them. PostgreSQL only.
+
+A day is stored from scratch every time it is rolled (its rows deleted, then recomputed from
+events), like its metrics, so ``rollup.protocol``'s marks make it exact: a marked day is read
+from raw events until the rollup recomputes it. Every block of days holding a recomputed day
+is rebuilt from its two halves in the same transaction. Days rolled before these tables
+existed (or before a payload key was configured) are filled in by ``backfill`` as long as
+their events are all still stored.
+"""
+
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from ..extensions import db
+from ..models import BreakdownBits, BreakdownCover, UserNumber
+from ..models.breakdowns import CHUNK_BITS
+from ..reports import raw
+from ..reports.periods import as_utc, day_in, local_date, today_in
+from ..reports.stored import last_rolled_date
+from . import bitmaps, protocol
+
+BLOCK_LEVELS = 6
+"""Blocks of 2, 4, … 64 days: any range of up to a year is at most about a dozen blocks and
+days per value, where its days alone would be 366."""
+FIXED = ("type", "src")
+
+
+def enabled():
+    """Whether this database keeps breakdown rollups (PostgreSQL does, SQLite does not)."""
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def payload_keys():
+    return list(dict.fromkeys(current_app.config["ROLLUP_PAYLOAD_KEYS"]))
+
+
+def dimensions():
+    """The dimensions the rollup keeps: type, src and the configured payload keys."""
+    return [*FIXED, *(f"payload.{key}" for key in payload_keys())]
+
+
+def store(dates, tzinfo):
+    """Replace the breakdown rows of these finished dates of the zone, and of every block
+    holding one (the caller commits)."""
+    if not enabled() or not dates:
+        return
+    for value in dates:
+        _store_day(day_in(value, tzinfo), tzinfo.key)
+    _store_blocks(tzinfo.key, dates)
+
+
+def _store_day(day, tz):
+    keys, cap = payload_keys(), current_app.config["ROLLUP_PAYLOAD_VALUES"]
+    for model in (BreakdownBits, BreakdownCover):
+        db.session.execute(
+            sa.delete(model).where(model.tz == tz, model.date == day.date, model.days == 1)
+        )
+    span = {"lo": day.start, "hi": day.end}
+    db.session.execute(bitmaps.NUMBER_USERS, span)
+    counts = [0] * len(keys)
+    if keys:
+        counts = db.session.execute(bitmaps.distinct_values(keys), span | bitmaps.key_params(keys))
+        counts = counts.one()
+    kept = [key for key, count in zip(keys, counts, strict=True) if count <= cap]
+    params = span | {"date": day.date, "days": 1, "tz": tz} | bitmaps.key_params(kept)
+    db.session.execute(bitmaps.rows_sql(kept), params)
+    covers = [{"dimension": d, "overflowed": False} for d in FIXED]
+    covers += [{"dimension": f"payload.{k}", "overflowed": k not in kept} for k in keys]
+    db.session.execute(
+        sa.insert(BreakdownCover), [c | {"tz": tz, "date": day.date, "days": 1} for c in covers]
+    )
+
+
+def _block_start(value, size):
+    ordinal = value.toordinal()
+    return date.fromordinal(ordinal - ordinal % size)
+
+
+def _store_blocks(tz, dates):
+    """Rebuild every block holding one of ``dates``, level by level: a block is stored when
+    both its halves are (and neither overflowed)."""
+    for level in range(1, BLOCK_LEVELS + 1):
+        size, half = 2**level, 2 ** (level - 1)
+        starts = sorted({_block_start(value, size) for value in dates})
+        for model in (BreakdownBits, BreakdownCover):
+            db.session.execute(
+                sa.delete(model).where(model.tz == tz, model.days == size, model.date.in_(starts))
+            )
+        halves = [s + timedelta(days=n) for s in starts for n in (0, half)]
+        covered = db.session.execute(
+            sa.select(BreakdownCover.dimension, BreakdownCover.date).where(
+                BreakdownCover.tz == tz,
+                BreakdownCover.days == half,
+                BreakdownCover.date.in_(halves),
+                BreakdownCover.overflowed.is_(False),
+            )
+        ).all()
+        covered = set(covered)
+        blocks = [
+            (start, dimension)
+            for start in starts
+            for dimension in sorted({d for d, _ in covered})
+            if {(dimension, start), (dimension, start + timedelta(days=half))} <= covered
+        ]
+        if not blocks:
+            continue
+        db.session.execute(
+            bitmaps.BLOCKS,
+            {
+                "starts": [start for start, _ in blocks],
+                "dimensions": [dimension for _, dimension in blocks],
+                "days": size,
+                "half": half,
+                "tz": tz,
+            },
+        )
+        db.session.execute(
+            sa.insert(BreakdownCover),
+            [
+                {"tz": tz, "dimension": d, "date": s, "days": size, "overflowed": False}
+                for s, d in blocks
+            ],
+        )
+
+
+def backfill(tzinfo, progress=None):
+    """Store the rolled days that lack a kept dimension's rows, one day per transaction; return
+    how many. Only days after the oldest stored event's: earlier ones may have lost events
+    to retention, and their other rollups outlive those events."""
+    if not enabled():
+        return 0
+    tz, last = tzinfo.key, last_rolled_date(tzinfo.key)
+    oldest = db.session.scalar(sa.select(sa.func.min(raw.events.c.ts)))
+    if last is None or oldest is None:
+        return 0
+    first = local_date(as_utc(oldest), tzinfo) + timedelta(days=1)
+    last = min(last, today_in(tzinfo) - timedelta(days=1))
+    if last < first:
+        return 0
+    wanted = dimensions()
+    rows = db.session.execute(
+        sa.select(BreakdownCover.date, BreakdownCover.dimension).where(
+            BreakdownCover.tz == tz,
+            BreakdownCover.days == 1,
+            BreakdownCover.date >= first,
+            BreakdownCover.date <= last,
+        )
+    ).all()
+    have = {}
+    for value, dimension in rows:
+        have.setdefault(value, set()).add(dimension)
+    missing = [
+        first + timedelta(days=n)
+        for n in range((last - first).days + 1)
+        if not set(wanted) <= have.get(first + timedelta(days=n), set())
+    ]
+    for done, value in enumerate(missing, 1):
+        store([value], tzinfo)
+        protocol.bump_cold()
+        db.session.commit()
+        if progress:
+            progress(done, len(missing))
+    return len(missing)
+
+
+def forget_user(user_id):
+    """Clear a user's bit in every stored bitmap and drop the user's number (the caller
+    commits). Erasure's marks make the rollup recompute the days whose events it deleted;
+    this also takes the user out of days older than the events kept."""
+    if not enabled():
+        return
+    number = db.session.scalar(sa.select(UserNumber.number).where(UserNumber.user_id == user_id))
+    if number is None:
+        return
+    chunk, bit = divmod(number, CHUNK_BITS)
+    users = BreakdownBits.users
+    db.session.execute(
+        sa.update(BreakdownBits)
+        .where(BreakdownBits.chunk == chunk, sa.func.get_bit(users, bit) == 1)
+        .values(users=sa.func.set_bit(users, bit, 0))
+    )
+    db.session.execute(sa.delete(UserNumber).where(UserNumber.number == number))
+
+
+def forget_before(cutoff):
+    """Delete the rows of days (and blocks) starting before ``cutoff``, and commit."""
+    if not enabled():
+        return
+    db.session.execute(sa.delete(BreakdownBits).where(BreakdownBits.date < cutoff))
+    gone = db.session.execute(sa.delete(BreakdownCover).where(BreakdownCover.date < cutoff))
+    if gone.rowcount:
+        protocol.bump_cold()
+    db.session.commit()
