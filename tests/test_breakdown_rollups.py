@@ -11,11 +11,12 @@ from test_activity import recent_rows
 
 from analytics_app import erasure, retention
 from analytics_app.extensions import db
+from analytics_app.models.breakdowns import LIVE
 from analytics_app.reports import stored_breakdowns
 from analytics_app.reports.breakdowns import Dimension
 from analytics_app.reports.range import Filters, ReportRange
 from analytics_app.reports.stored import read_marks, rolled_zones
-from analytics_app.rollup import run
+from analytics_app.rollup import live, run
 
 import report_oracle as oracle
 from dataset import FIRST_DAY, Row, generate, store
@@ -166,9 +167,11 @@ def test_long_ranges_read_blocks_of_days(app, client, rows):
     with app.app_context():
         rng = ReportRange(ZoneInfo("UTC"), FIRST_DAY, today("UTC"))
         chosen = stored_breakdowns.selection(Dimension.parse("type"), rng.filters)
-        units, raw_days = stored_breakdowns.plan(rng, chosen, read_marks())
-    assert len(units) < 12 and [d.date for d in raw_days] == [today("UTC")]
-    assert sum(days for _, days in units) == (today("UTC") - FIRST_DAY).days
+        units, spans = stored_breakdowns.plan(rng, chosen, read_marks())
+        end_of_today = rng.local_days[-1].end
+    finished = [(start, days) for start, days in units if days]
+    assert len(finished) < 12 and sum(days for _, days in finished) == rng.days - 1
+    assert len(spans) == 1 and spans[0][1] == end_of_today  # today, or its newest events
 
 
 def test_the_figures_really_come_from_the_bitmaps(app, client, rows):
@@ -269,3 +272,44 @@ def test_retention_deletes_old_breakdown_rows(make_app, app):
     for table in ("breakdown_bits", "breakdown_covers"):
         assert query(app, f"SELECT count(*) FROM {table} WHERE date < :d", d=cutoff) == [(0,)]
     assert query(app, "SELECT count(*) FROM breakdown_bits")[0][0] > 0
+
+
+def today_units(app, tz="UTC"):
+    """The stored units a breakdown by type of today reads (None: raw events only)."""
+    with app.app_context():
+        rng = ReportRange(ZoneInfo(tz), today(tz), today(tz))
+        chosen = stored_breakdowns.selection(Dimension.parse("type"), rng.filters)
+        planned = stored_breakdowns.plan(rng, chosen, read_marks())
+    return planned and planned[0]
+
+
+def test_today_is_read_from_its_rows_so_far_and_the_newer_events(app, client, rows, monkeypatch):
+    monkeypatch.setattr(live, "LIVE_LAG", timedelta(0))
+    roll_up(app)
+    now = datetime.now(UTC)
+    newer = [
+        Row(now, "user-000", "page_view", "web_app", {"page": "/", "score": 3}),
+        Row(now, "fresh", "video_play", "ios_app", {"page": "/courses", "session_id": "f"}),
+    ]
+    with app.app_context():
+        store(newer)
+        assert not read_marks()
+    everything = [*rows, *newer]
+    assert_exact(client, everything, "UTC")
+    roll_up(app)  # today's rows now count the newer events too
+    assert_exact(client, everything, "UTC")
+    if not postgres(app):
+        return
+    assert today_units(app) == [(today("UTC"), LIVE)]
+    execute(app, "UPDATE breakdown_bits SET events = events + 1000 WHERE days = 0")
+    params = {"by": "type", "start": today("UTC"), "end": today("UTC"), "tz": "UTC"}
+    assert client.get(PATH, params=params).json()["rows"][0]["events"] > 1000
+    execute(app, "UPDATE breakdown_bits SET events = events - 1000 WHERE days = 0")
+    late = Row(now - timedelta(seconds=1), "late", "page_view", None, {"page": "/"})
+    with app.app_context():  # inside the counted stretch: today is read raw until the rollup
+        store([late])
+    assert today_units(app) is None
+    assert_exact(client, [*everything, late], "UTC")
+    roll_up(app)
+    assert today_units(app) == [(today("UTC"), LIVE)]
+    assert_exact(client, [*everything, late], "UTC")

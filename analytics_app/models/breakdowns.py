@@ -31,6 +31,10 @@ CHUNK_BITS = 65536
 ``n // CHUNK_BITS``. Every bitmap has this one length, so bitmaps OR together without padding
 as users are added, and a chunk without users of a value is no row at all."""
 
+LIVE, STRETCH = 0, -1
+"""``days`` of today's rows, counted from local midnight up to the live count's
+``covered_until`` (``rollup.live``), and of the newest stretch's while the rollup folds it in."""
+
 
 class UserNumber(db.Model):
     """A user's dense number: the bit that stands for the user in every bitmap."""
@@ -47,9 +51,10 @@ class BreakdownBits(db.Model):
     the users of one chunk.
 
     ``days`` is 1 for a finished day, or 2**k for a block of days aligned on their ordinal (the
-    OR of its two halves), so a long range reads few rows. ``dimension`` is ``type``, ``src``
-    or ``payload.<key>``; ``type`` is None, except for ``src`` rows narrowed to one event type
-    (day rows only), which serve breakdowns filtered by type or src.
+    OR of its two halves), so a long range reads few rows; ``LIVE`` for today so far.
+    ``dimension`` is ``type``, ``src`` or ``payload.<key>``; ``type`` is None, except for
+    ``src`` rows narrowed to one event type (no blocks of them), which serve breakdowns
+    filtered by type or src.
     """
 
     __tablename__ = "breakdown_bits"

@@ -67,8 +67,8 @@ def _rows(rng, dimension, limit):
     if chosen is not None:
         planned = stored_breakdowns.plan(rng, chosen, read_marks())
         if planned is not None:
-            units, raw_days = planned
-            return stored_breakdowns.rows(rng, dimension, chosen, units, raw_days, limit, _ordered)
+            units, spans = planned
+            return stored_breakdowns.rows(rng, dimension, chosen, units, spans, limit, _ordered)
     return _raw_rows(rng, dimension, limit)
 
 

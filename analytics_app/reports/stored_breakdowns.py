@@ -15,8 +15,8 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..models import BreakdownBits, BreakdownCover, UserNumber
-from ..models.breakdowns import CHUNK_BITS
-from . import stored
+from ..models.breakdowns import CHUNK_BITS, LIVE
+from . import live, stored
 from .raw import conditions, events
 
 bits = BreakdownBits.__table__
@@ -59,55 +59,58 @@ def selection(dimension, filters):
 
 
 def plan(rng, chosen, marks):
-    """``(units, raw_days)``: the stored ``(date, days)`` blocks and days to read, and the
-    range's ``Day``s to read from raw events; None when nothing is stored for the range."""
-    today = rng.today()
-    finished = [d for d in rng.local_days if d.date < today]
-    if not finished:
-        return None
+    """``(units, spans)``: the stored ``(date, days)`` rows to read (blocks, days, and today's
+    rows counted so far, ``days`` 0), and the ``(lo, hi)`` spans to read from raw events; None
+    when nothing stored serves the range."""
+    days, today = rng.local_days, rng.today()
     covers = db.session.execute(
         sa.select(BreakdownCover.date, BreakdownCover.days).where(
             BreakdownCover.tz == rng.tz,
             BreakdownCover.dimension == chosen.dimension,
-            BreakdownCover.date >= finished[0].date,
-            BreakdownCover.date <= finished[-1].date,
+            BreakdownCover.date >= days[0].date,
+            BreakdownCover.date <= min(days[-1].date, today),
             BreakdownCover.overflowed.is_(False),
         )
     ).all()
     sizes = {}
-    for value, days in covers:
-        if days == 1 or not chosen.typed:
-            sizes.setdefault(value, set()).add(days)
+    for value, size in covers:
+        if size <= 1 or not chosen.typed:
+            sizes.setdefault(value, set()).add(size)
     stale = stored.stale_days(marks, rng.zone, trailing=1)
-    usable = {d.date for d in finished if 1 in sizes.get(d.date, ()) and d.date not in stale}
-    if not usable:
-        return None
-    units, raw_days, position = [], [], 0
-    days = rng.local_days
+    units, spans, position = [], [], 0
     while position < len(days):
         day = days[position]
-        if day.date not in usable:
-            raw_days.append(day)
+        usable = day.date < today and 1 in sizes.get(day.date, ()) and day.date not in stale
+        if not usable:
+            until = None
+            if day.date == today and LIVE in sizes.get(day.date, ()):
+                until = live.counted_until(rng.tz, day, marks)
+            if until is not None:
+                units.append((day.date, LIVE))
+            spans.append((until or day.start, day.end))
             position += 1
             continue
         run = 1
-        while position + run < len(days) and days[position + run].date in usable:
+        while position + run < len(days) and days[position + run].date in sizes:
+            following = days[position + run].date
+            if following >= today or 1 not in sizes[following] or following in stale:
+                break
             run += 1
-        size = max(s for s in sizes[day.date] if s <= run)
+        size = max(s for s in sizes[day.date] if 1 <= s <= run)
         units.append((day.date, size))
         position += size
-    return units, raw_days
+    return (units, _joined(spans)) if units else None
 
 
-def _spans(raw_days):
-    """The raw days as few ``(lo, hi)`` spans (consecutive days joined)."""
-    spans = []
-    for day in raw_days:
-        if spans and spans[-1][1] == day.start:
-            spans[-1] = (spans[-1][0], day.end)
+def _joined(spans):
+    """The spans with consecutive ones joined."""
+    joined = []
+    for lo, hi in spans:
+        if joined and joined[-1][1] == lo:
+            joined[-1] = (joined[-1][0], hi)
         else:
-            spans.append((day.start, day.end))
-    return spans
+            joined.append((lo, hi))
+    return joined
 
 
 def _same_value(left, right):
@@ -126,7 +129,7 @@ def _unseen(bitmap, number):
     return sa.or_(bitmap.is_(None), sa.func.get_bit(bitmap, bit) == 0)
 
 
-def rows(rng, dimension, chosen, units, raw_days, limit, ordered):
+def rows(rng, dimension, chosen, units, spans, limit, ordered):
     """``(kind, value, events, users)`` rows as ``breakdowns._rows`` gives them."""
     unit_rows = sa.values(
         sa.column("date", sa.Date), sa.column("days", sa.SmallInteger), name="units"
@@ -150,7 +153,6 @@ def rows(rng, dimension, chosen, units, raw_days, limit, ordered):
     )
     bit_count = sa.func.bit_count(chunks.c.users)
     parts = [sa.select(chunks.c.value, chunks.c.events, bit_count.label("users"))]
-    spans = _spans(raw_days)
     recent = None
     if spans:
         recent = _recent(rng, dimension, spans)

@@ -114,3 +114,17 @@ BLOCKS = sa.text("""
     GROUP BY b.start, r.dimension, r.value, r.chunk
 """)
 """Each block of ``:days`` days at ``:starts`` (with its dimension) as the OR of its halves."""
+
+
+MERGE_LIVE = sa.text("""
+    WITH gone AS (
+        DELETE FROM breakdown_bits
+        WHERE tz = :tz AND date = :date AND days IN (:live, :stretch)
+        RETURNING dimension, type, value, chunk, events, users
+    )
+    INSERT INTO breakdown_bits (date, days, tz, dimension, type, value, chunk, events, users)
+    SELECT :date, :live, :tz, dimension, type, value, chunk, sum(events), bit_or(users)
+    FROM gone
+    GROUP BY dimension, type, value, chunk
+""").bindparams(sa.bindparam("date", type_=sa.Date))
+"""Fold the newest stretch's rows (``days`` = ``:stretch``) into today's (``:live``)."""

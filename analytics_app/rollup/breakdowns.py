@@ -16,7 +16,7 @@ from flask import current_app
 
 from ..extensions import db
 from ..models import BreakdownBits, BreakdownCover, UserNumber
-from ..models.breakdowns import CHUNK_BITS
+from ..models.breakdowns import CHUNK_BITS, LIVE, STRETCH
 from ..reports import raw
 from ..reports.periods import as_utc, day_in, local_date, today_in
 from ..reports.stored import last_rolled_date
@@ -53,25 +53,37 @@ def store(dates, tzinfo):
 
 
 def _store_day(day, tz):
-    keys, cap = payload_keys(), current_app.config["ROLLUP_PAYLOAD_VALUES"]
     for model in (BreakdownBits, BreakdownCover):
         db.session.execute(
             sa.delete(model).where(model.tz == tz, model.date == day.date, model.days == 1)
         )
-    span = {"lo": day.start, "hi": day.end}
+    keys = payload_keys()
+    overflowed = _add_rows(tz, day.date, 1, day.start, day.end, keys)
+    _add_covers(tz, day.date, 1, keys, overflowed)
+
+
+def _add_rows(tz, value, days, lo, hi, keys):
+    """Insert the rows of the events in ``[lo, hi)`` as ``days`` days from ``value``, for
+    type, src and those of ``keys`` with at most ``ROLLUP_PAYLOAD_VALUES`` values there;
+    return the other keys. Numbers the stretch's new users first."""
+    span = {"lo": lo, "hi": hi}
     db.session.execute(bitmaps.NUMBER_USERS, span)
-    counts = [0] * len(keys)
+    counts = []
     if keys:
-        counts = db.session.execute(bitmaps.distinct_values(keys), span | bitmaps.key_params(keys))
-        counts = counts.one()
+        query = bitmaps.distinct_values(keys)
+        counts = db.session.execute(query, span | bitmaps.key_params(keys)).one()
+    cap = current_app.config["ROLLUP_PAYLOAD_VALUES"]
     kept = [key for key, count in zip(keys, counts, strict=True) if count <= cap]
-    params = span | {"date": day.date, "days": 1, "tz": tz} | bitmaps.key_params(kept)
+    params = span | {"date": value, "days": days, "tz": tz} | bitmaps.key_params(kept)
     db.session.execute(bitmaps.rows_sql(kept), params)
+    return [key for key in keys if key not in kept]
+
+
+def _add_covers(tz, value, days, keys, overflowed):
     covers = [{"dimension": d, "overflowed": False} for d in FIXED]
-    covers += [{"dimension": f"payload.{k}", "overflowed": k not in kept} for k in keys]
-    db.session.execute(
-        sa.insert(BreakdownCover), [c | {"tz": tz, "date": day.date, "days": 1} for c in covers]
-    )
+    covers += [{"dimension": f"payload.{k}", "overflowed": k in overflowed} for k in keys]
+    rows = [cover | {"tz": tz, "date": value, "days": days} for cover in covers]
+    db.session.execute(sa.insert(BreakdownCover), rows)
 
 
 def _block_start(value, size):
@@ -194,3 +206,62 @@ def forget_before(cutoff):
     if gone.rowcount:
         protocol.bump_cold()
     db.session.commit()
+
+
+def drop_live_zones(names):
+    """Delete today's rows of the zones not rolled any more (the caller commits)."""
+    if enabled():
+        for model in (BreakdownBits, BreakdownCover):
+            db.session.execute(sa.delete(model).where(model.days == LIVE, model.tz.not_in(names)))
+
+
+def refresh_live(tz, day, since, until):
+    """Extend today's rows of zone ``tz`` from ``since`` to ``until`` (the caller commits).
+
+    ``rollup.live`` calls this with its counted stretch, so today's rows always count the
+    events from midnight to its ``covered_until``; without ``since`` (a stale or missing
+    stretch), or when the rows lack a dimension, they are counted again from midnight. A key
+    that reaches more than ``ROLLUP_PAYLOAD_VALUES`` values stays overflowed for the day.
+    """
+    if not enabled():
+        return
+    for model in (BreakdownBits, BreakdownCover):
+        live = sa.and_(model.tz == tz, model.days.in_((LIVE, STRETCH)))
+        db.session.execute(sa.delete(model).where(live, model.date != day.date))
+    covers = db.session.execute(
+        sa.select(BreakdownCover.dimension, BreakdownCover.overflowed).where(
+            BreakdownCover.tz == tz, BreakdownCover.date == day.date, BreakdownCover.days == LIVE
+        )
+    ).all()
+    covers = dict(covers)
+    if since is None or set(covers) != set(dimensions()):
+        for model in (BreakdownBits, BreakdownCover):
+            db.session.execute(sa.delete(model).where(model.tz == tz, model.days == LIVE))
+        since, covers = day.start, {}
+    if until <= since:
+        return
+    keys = [key for key in payload_keys() if not covers.get(f"payload.{key}")]
+    overflowed = _add_rows(tz, day.date, STRETCH, since, until, keys)
+    params = {"tz": tz, "date": day.date, "live": LIVE, "stretch": STRETCH}
+    db.session.execute(bitmaps.MERGE_LIVE, params)
+    cap = current_app.config["ROLLUP_PAYLOAD_VALUES"]
+    values = db.session.execute(
+        sa.select(BreakdownBits.dimension, sa.func.count(sa.distinct(BreakdownBits.value)))
+        .where(BreakdownBits.tz == tz, BreakdownBits.date == day.date)
+        .where(BreakdownBits.days == LIVE, BreakdownBits.dimension.like("payload.%"))
+        .group_by(BreakdownBits.dimension)
+    ).all()
+    overflowed += [d.removeprefix("payload.") for d, count in values if count > cap]
+    overflowed += [key for key in payload_keys() if covers.get(f"payload.{key}")]
+    dropped = [f"payload.{key}" for key in overflowed]
+    db.session.execute(
+        sa.delete(BreakdownBits).where(
+            BreakdownBits.tz == tz,
+            BreakdownBits.days == LIVE,
+            BreakdownBits.dimension.in_(dropped),
+        )
+    )
+    db.session.execute(
+        sa.delete(BreakdownCover).where(BreakdownCover.tz == tz, BreakdownCover.days == LIVE)
+    )
+    _add_covers(tz, day.date, LIVE, payload_keys(), set(overflowed))

@@ -20,6 +20,7 @@ from ..reports import raw
 from ..reports.live import LIVE_EVENTS, covered, is_stale, live_events, newcomers
 from ..reports.periods import Day, as_utc, day_in, today_in
 from ..reports.stored import dimensions
+from . import breakdowns
 from .activity import add_pages, add_sessions
 
 LIVE_LAG = timedelta(minutes=10)
@@ -91,12 +92,14 @@ def refresh(zones, marks, until):
     names = [tzinfo.key for tzinfo in zones]
     for model in (LiveDay, LiveDayUser):
         db.session.execute(sa.delete(model).where(model.tz.not_in(names)))
+    breakdowns.drop_live_zones(names)
     for tzinfo in zones:
         tz, today = tzinfo.key, today_in(tzinfo)
         day = day_in(today, tzinfo)
         _forget(tz, keep=today)
         if until <= day.start:
             _forget(tz)
+            breakdowns.refresh_live(tz, day, None, until)
             db.session.commit()
             continue
         row = covered(tz, today)
@@ -110,9 +113,11 @@ def refresh(zones, marks, until):
         ):
             _forget(tz)
             _forget_activity(tz, today)
+            breakdowns.refresh_live(tz, day, None, until)
             users, counted_until = _add_users(tz, today, day.start, until), until
             _add_activity(tz, today, day.start, until)
         else:
+            breakdowns.refresh_live(tz, day, counted_until, until)
             users = row.users + _add_users(tz, today, counted_until, until)
             if until > counted_until:
                 _add_activity(tz, today, counted_until, until)

@@ -59,6 +59,12 @@ too, and recomputed with them. A first or last seen date may depend on any earli
 readers (``reports.activity``) use it only when no mark touches a day up to the last one they
 need (``reports.stored.current``). Erasure also deletes the user's activity rows outright, for
 the days older than the events kept, which no mark reaches.
+
+**The breakdown bitmaps** (``rollup.breakdowns``: events and users per value and day, blocks of
+days, today's so far) follow the same rules: a marked day is read raw by
+``reports.stored_breakdowns`` (and every block holding it is left aside) until the rollup
+recomputes it and rebuilds its blocks; today's rows are extended with the live count, in its
+transaction, and are stale with it. Erasure clears the user's bit in every bitmap.
 """
 
 from datetime import UTC
