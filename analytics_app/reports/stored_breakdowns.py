@@ -122,6 +122,11 @@ def _same_value(left, right):
     )
 
 
+def _chunk_of(number):
+    """The chunk of a user number (``//``: SQLAlchemy's ``/`` would divide as numeric)."""
+    return sa.cast(number // CHUNK_BITS, sa.Integer)
+
+
 def _unseen(bitmap, number):
     """A raw user's bit is not set in ``bitmap`` (the OR of the value's stored rows for the
     user's chunk, NULL when there are none), or the user has no number."""
@@ -131,9 +136,6 @@ def _unseen(bitmap, number):
 
 def rows(rng, dimension, chosen, units, spans, limit, ordered):
     """``(kind, value, events, users)`` rows as ``breakdowns._rows`` gives them."""
-    unit_rows = sa.values(
-        sa.column("date", sa.Date), sa.column("days", sa.SmallInteger), name="units"
-    ).data(units)
     chunks = (
         sa.select(
             chosen.key.label("value"),
@@ -145,7 +147,8 @@ def rows(rng, dimension, chosen, units, spans, limit, ordered):
         .where(
             bits.c.tz == rng.tz,
             bits.c.dimension == chosen.dimension,
-            sa.tuple_(bits.c.date, bits.c.days).in_(sa.select(unit_rows)),
+            # An expanding IN, not a VALUES list: SQLAlchemy caches the compiled statement.
+            sa.tuple_(bits.c.date, bits.c.days).in_(units),
             *chosen.where,
         )
         .group_by(chosen.key, bits.c.chunk)
@@ -156,7 +159,7 @@ def rows(rng, dimension, chosen, units, spans, limit, ordered):
     recent = None
     if spans:
         recent = _recent(rng, dimension, spans)
-        chunk = sa.cast(recent.c.number / CHUNK_BITS, sa.Integer)
+        chunk = _chunk_of(recent.c.number)
         seen = chunks.alias("seen")
         joined = recent.outerjoin(
             seen, sa.and_(_same_value(seen.c.value, recent.c.value), seen.c.chunk == chunk)
@@ -195,7 +198,7 @@ def rows(rng, dimension, chosen, units, spans, limit, ordered):
     rest_users = sa.select(sa.func.coalesce(sa.func.sum(sa.func.bit_count(rest.c.users)), 0))
     rest_users = rest_users.scalar_subquery()
     if recent is not None:
-        chunk = sa.cast(recent.c.number / CHUNK_BITS, sa.Integer)
+        chunk = _chunk_of(recent.c.number)
         newcomers = (
             sa.select(sa.func.count(sa.distinct(recent.c.user_id)))
             .select_from(recent.outerjoin(rest, rest.c.chunk == chunk))
