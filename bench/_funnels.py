@@ -163,7 +163,8 @@ def run(args, database, env, token, cases_class, measure):
     load = ensure_events(database, env, params, args.regenerate)
     app = create_app(env)
     with database.connect(autocommit=True) as connection:
-        load["rollup"] = prepare(app, connection)  # the breakdowns read the rollups
+        if not args.funnel_only:  # the breakdowns read the rollups
+            load["rollup"] = prepare(app, connection)
         port, log = free_port(), RESULTS / "gunicorn-funnels.log"
         with gunicorn(env, log, port, options=["-k", "sync", "--timeout", "1800"]):
             cases = cases_class(port, token, app, connection)
