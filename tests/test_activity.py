@@ -322,3 +322,20 @@ def test_a_first_rollup_tells_the_planner_how_many_session_parts_it_stored(app, 
     roll_up(app)
     [(known,)] = query(app, "SELECT reltuples FROM pg_class WHERE relname = 'session_days'")
     assert known > 0
+
+
+def test_a_rollup_that_stored_days_vacuums_the_activity_it_counts_by_index(app, backend):
+    """Index-only counts of users_seen and user_days read the table for every page changed
+    since the last vacuum, and a day's rollup changes nearly all of them."""
+    if backend["name"] != "postgresql":
+        pytest.skip("SQLite has no visibility map")
+    [(before,)] = query(app, "SELECT clock_timestamp()")
+    vacuumed = (
+        "SELECT relname FROM pg_stat_user_tables"
+        " WHERE relname IN ('users_seen', 'user_days', 'session_days', 'page_days')"
+        " AND last_vacuum > :before ORDER BY relname"
+    )
+    assert query(app, vacuumed, before=before) == []
+    roll_up(app)
+    tables = [("page_days",), ("session_days",), ("user_days",), ("users_seen",)]
+    assert query(app, vacuumed, before=before) == tables

@@ -51,4 +51,6 @@ def roll_up(zone_names, start=None, end=None, progress=None):
     if marks or total:
         protocol.bump_cold()
     db.session.commit()
+    if total:
+        activity.vacuum()
     return total
