@@ -87,8 +87,11 @@ def store_users(tz, days):
     rows = sa.select(active.c.date, sa.literal(tz), active.c.user_id)
     db.session.execute(sa.insert(UserDay).from_select(["date", "tz", "user_id"], rows))
     _unsee(sa.and_(UserSeen.tz == tz, UserSeen.user_id.in_(_users_of(tz, dates))))
-    known = sa.select(UserSeen.user_id).where(UserSeen.tz == tz)
-    new = _users_of(tz, dates).where(UserDay.user_id.not_in(known)).distinct().subquery()
+    # NOT EXISTS, not NOT IN: PostgreSQL hashes a NOT IN list only while it fits in work_mem;
+    # past that it rescans users_seen for every user of the days (quadratic). NOT EXISTS is
+    # an anti-join at any size.
+    seen = sa.exists().where(UserSeen.user_id == UserDay.user_id, UserSeen.tz == tz)
+    new = _users_of(tz, dates).where(~seen).distinct().subquery()
     db.session.execute(
         sa.insert(UserSeen).from_select(["user_id", "tz"], sa.select(new.c.user_id, sa.literal(tz)))
     )
