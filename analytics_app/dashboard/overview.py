@@ -16,6 +16,7 @@ from htmx_flask import make_response
 from sqlalchemy.exc import OperationalError
 
 from ..errors import DATABASE_RETRY_AFTER_SECONDS
+from ..exports.response import MEDIA_TYPES, report_file
 from ..extensions import db
 from ..reports.timeout import ReportTimeoutError, statement_timeout
 from . import panels, selection
@@ -126,6 +127,22 @@ def chart_csv(name):
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+@bp.get("/figures/<name>.<export_format>")
+@login_required
+def figures(name, export_format):
+    """A report's figures for the selection in the query, as CSV or Excel: what the API's
+    ``format=csv|xlsx`` gives, by session (with the previous period's beside them, with
+    ``compare=previous``)."""
+    if name not in panels.FIGURES or export_format not in MEDIA_TYPES:
+        abort(404)
+    chosen, form, errors = selection.parse(request.args)
+    if errors:
+        abort(422)
+    with statement_timeout():
+        table, body = panels.figures(name, chosen, selection.previous(chosen, form))
+    return report_file(table, body, export_format)
 
 
 @bp.get("/recent")

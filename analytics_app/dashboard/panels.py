@@ -33,8 +33,13 @@ def retention_summary(cohorts):
 
 
 def exports(selection, previous=None):
-    """The export buttons: a direct download, or a background job past the direct limits."""
-    return {"events": service.event_counts(selection)["events"], "direct_rows": direct_limits()}
+    """The export buttons: the raw events (a direct download, or a background job past the
+    direct limits) and the figures of the reports behind the panels."""
+    return {
+        "events": service.event_counts(selection)["events"],
+        "direct_rows": direct_limits(),
+        "figures": {name: label for name, (label, _, _) in FIGURES.items()},
+    }
 
 
 def change(now, before):
@@ -122,8 +127,7 @@ def pages(selection, previous=None):
 
 
 def retention(selection, previous=None):
-    # Cohorts are new users: only the source filter applies (as in GET /reports/retention).
-    cohorts = service.retention(selection.with_filters(Filters(src=selection.filters.src)))
+    cohorts = _retention_report(selection)
     return {"retention": retention_summary(cohorts["cohorts"]), "cohorts": cohorts["cohorts"]}
 
 
@@ -154,6 +158,30 @@ def chart_table(name, selection, previous=None):
         return header, rows
     by_type = service.event_counts(selection)["by_type"]
     return ("type", "events"), sorted(by_type.items(), key=lambda item: (-item[1], item[0]))
+
+
+def _retention_report(selection):
+    # Cohorts are new users: only the source filter applies (as in GET /reports/retention).
+    return service.retention(selection.with_filters(Filters(src=selection.filters.src)))
+
+
+# What the export buttons offer beside the raw events: the reports behind the panels, by the
+# name the API gives them (GET /reports/<name>), each with its table's name (exports.tables).
+FIGURES = {
+    "dau": ("Daily active users", "dau_series", service.dau_series),
+    "active-users": ("Active users", "active_users", service.active_users),
+    "engagement": ("Engagement", "engagement", service.engagement),
+    "retention": ("Retention", "retention", _retention_report),
+}
+
+
+def figures(name, selection, previous=None):
+    """``(table name, body)`` of the report ``name`` for the selection, as the API answers it
+    (with ``previous`` beside it when the view compares)."""
+    _, table, report = FIGURES[name]
+    if previous is None:
+        return table, report(selection)
+    return table, service.with_previous(report, selection, previous)
 
 
 CHARTS = ("dau", "types")

@@ -80,6 +80,47 @@ def test_excel_downloads_hold_the_api_export_rows(admin, api):
     assert {row[3] for row in sheet[1:]} == {"page_view"}
 
 
+FIGURES = ["dau", "active-users", "engagement", "retention"]
+
+
+@pytest.mark.parametrize("name", FIGURES)
+def test_the_figures_of_each_report_are_the_api_export_of_the_same_view(admin, api, name):
+    for extra in [{}, {"src": "ios_app"}, {"compare": "previous"}]:
+        args = {**RANGE, **extra}
+        response = admin.get(f"/dashboard/figures/{name}.csv", params=args)
+        assert response.status_code == 200, (name, extra)
+        expected = api.get(f"/api/analytics/reports/{name}", params={**args, "format": "csv"})
+        assert expected.status_code == 200, (name, extra)
+        assert response.content == expected.content, (name, extra)
+        assert response.headers["Content-Disposition"] == expected.headers["Content-Disposition"]
+        header = next(csv.reader(io.StringIO(response.text)))
+        assert (header[0] == "range") == ("compare" in extra), (name, header)
+    workbook = admin.get(f"/dashboard/figures/{name}.xlsx", params=RANGE)
+    assert workbook.status_code == 200
+    assert workbook.headers["Content-Type"].startswith("application/vnd.openxmlformats")
+    expected = api.get(f"/api/analytics/reports/{name}", params={**RANGE, "format": "xlsx"})
+    assert _sheet_rows(workbook.content) == _sheet_rows(expected.content)
+
+
+def test_the_export_panel_offers_each_report_s_figures_for_the_view(admin):
+    args = {**RANGE, "compare": "previous"}
+    html = admin.get("/dashboard/panels/exports", params=args).text
+    for name in FIGURES:
+        for export_format in ("csv", "xlsx"):
+            link = re.search(rf'id="figures-{name}-{export_format}"[^>]*href="([^"]+)"', html)
+            assert link, (name, export_format)
+            url = link.group(1).replace("&amp;", "&")
+            assert url.startswith(f"/dashboard/figures/{name}.{export_format}?"), url
+            assert "compare=previous" in url and "tz=Europe/Berlin" in url, url
+
+
+def test_figures_of_an_unknown_report_or_unusable_view_are_refused(admin):
+    assert admin.get("/dashboard/figures/funnel.csv", params=RANGE).status_code == 404
+    assert admin.get("/dashboard/figures/dau.pdf", params=RANGE).status_code == 404
+    bad = {**RANGE, "tz": "Nowhere/Special"}
+    assert admin.get("/dashboard/figures/dau.csv", params=bad).status_code == 422
+
+
 JOB_LINK = re.compile(r'href="(/dashboard/exports/[A-Za-z0-9_-]{22}/file)"')
 
 

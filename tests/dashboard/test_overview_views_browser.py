@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
+import openpyxl
 import pytest
 import requests
 from browsing import (  # noqa: F401 - fixtures, requested by name
@@ -154,6 +155,30 @@ def test_a_charts_figures_download_as_csv_and_its_picture_as_png(open_context, s
     assert sum(int(count) for _, count in types[1:]) == int(
         page.inner_text("#tile-events .tile-value").replace(",", "")
     )
+
+
+def test_the_export_buttons_offer_the_panels_figures_in_excel(open_context, site):
+    """Beside the raw events, the figures behind the panels download as real spreadsheets:
+    the retention workbook holds the cohorts the retention panel was drawn from."""
+    page = overview(open_context, site)
+    start, end = shown_range(page)
+    with page.expect_download() as download:
+        page.click("#figures-retention-xlsx")
+    assert download.value.suggested_filename == f"retention_{start}_{end}.xlsx"
+    content = io.BytesIO(Path(download.value.path()).read_bytes())  # the path has no suffix
+    sheet = openpyxl.load_workbook(content, read_only=True).worksheets[0]
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][:2] == ("date", "new_users")
+    assert [row[0].date() for row in rows[1:]] == [
+        start + timedelta(days=n) for n in range((end - start).days + 1)
+    ]
+    shown = page.eval_on_selector_all(
+        "#cohorts tbody tr",
+        "rows => rows.map(r => [r.cells[0].textContent, r.cells[1].textContent])",
+    )
+    assert {date: int(users.replace(",", "")) for date, users in shown} == {
+        row[0].date().isoformat(): row[1] for row in rows[1:]
+    }
 
 
 def test_quick_filter_changes_end_on_the_last_one_without_errors(open_context, site):
