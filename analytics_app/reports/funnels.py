@@ -2,7 +2,7 @@
 
 One query reads each user's step events (``funnel_sql``: on PostgreSQL one packed array per
 user, or nothing for a user who cannot get past step 1); ``chains`` then follows each user
-through the funnel, one user at a time, so memory holds one user's events.
+through the funnel, one user at a time, so Python holds one user's events as objects.
 """
 
 import json
@@ -24,7 +24,6 @@ from .steps import PAYLOAD_KEY
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
 FETCH_ROWS = 10_000
-FETCH_USERS = 1000
 
 
 def _microseconds(moment):
@@ -47,7 +46,10 @@ def _walks(rng, funnel, window):
     steps = len(funnel.steps)
     lo, hi = rng.span()
     if db.engine.dialect.name == "postgresql":
-        query = packed_step_events(rng, funnel).execution_options(yield_per=FETCH_USERS)
+        # Fetched whole, not through a server-side cursor (yield_per), which would rule out
+        # parallel workers; the answer is small, since only users who may get past step 1
+        # carry their events, and its rows become Python lists one at a time.
+        query = packed_step_events(rng, funnel)
         range_end = (hi - lo) // MICROSECOND
         with planner_settings():
             for (packed,) in db.session.execute(query):
