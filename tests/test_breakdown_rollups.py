@@ -167,13 +167,14 @@ def test_long_ranges_read_blocks_of_days(app, client, rows):
     sizes = {size for (size,) in query(app, "SELECT DISTINCT days FROM breakdown_bits")}
     assert {1, 2, 4, 8, 16} <= sizes
     with app.app_context():
-        rng = ReportRange(ZoneInfo("UTC"), FIRST_DAY, today("UTC"))
-        chosen = stored_breakdowns.selection(Dimension.parse("type"), rng.filters)
-        units, spans = stored_breakdowns.plan(rng, chosen, read_marks())
-        end_of_today = rng.local_days[-1].end
-    finished = [(start, days) for start, days in units if days]
-    assert len(finished) < 12 and sum(days for _, days in finished) == rng.days - 1
-    assert len(spans) == 1 and spans[0][1] == end_of_today  # today, or its newest events
+        for filters in ({}, {"src": "web_app"}):  # rows narrowed to a type have blocks too
+            rng = ReportRange(ZoneInfo("UTC"), FIRST_DAY, today("UTC"), Filters(**filters))
+            chosen = stored_breakdowns.selection(Dimension.parse("type"), rng.filters)
+            units, spans = stored_breakdowns.plan(rng, chosen, read_marks())
+            finished = [(start, days) for start, days in units if days]
+            assert len(finished) < 12 and sum(days for _, days in finished) == rng.days - 1
+            # Today, or its newest events.
+            assert len(spans) == 1 and spans[0][1] == rng.local_days[-1].end
 
 
 def test_the_figures_really_come_from_the_bitmaps(app, client, rows):

@@ -53,8 +53,7 @@ class BreakdownBits(db.Model):
     ``days`` is 1 for a finished day, or 2**k for a block of days aligned on their ordinal (the
     OR of its two halves), so a long range reads few rows; ``LIVE`` for today so far.
     ``dimension`` is ``type``, ``src`` or ``payload.<key>``; ``type`` is None, except for
-    ``src`` rows narrowed to one event type (no blocks of them), which serve breakdowns
-    filtered by type or src.
+    ``src`` rows narrowed to one event type, which serve breakdowns filtered by type or src.
     """
 
     __tablename__ = "breakdown_bits"

@@ -30,7 +30,6 @@ class Selection:
     dimension: str
     key: sa.ColumnElement
     where: tuple
-    typed: bool  # rows narrowed to one type: days only, no blocks
 
 
 def selection(dimension, filters):
@@ -40,22 +39,22 @@ def selection(dimension, filters):
     if dimension.key is not None:
         if filters.type or filters.src:
             return None
-        return Selection(dimension.text, bits.c.value, (bits.c.type.is_(None),), False)
+        return Selection(dimension.text, bits.c.value, (bits.c.type.is_(None),))
     if dimension.text == "type" and filters.src:
         where = [bits.c.type.is_not(None), bits.c.value == filters.src]
         if filters.type:
             where.append(bits.c.type == filters.type)
-        return Selection("src", bits.c.type, tuple(where), True)
+        return Selection("src", bits.c.type, tuple(where))
     if dimension.text == "src" and filters.type:
         where = [bits.c.type == filters.type]
         if filters.src:
             where.append(bits.c.value == filters.src)
-        return Selection("src", bits.c.value, tuple(where), True)
+        return Selection("src", bits.c.value, tuple(where))
     where = [bits.c.type.is_(None)]
     narrowed = filters.type if dimension.text == "type" else filters.src
     if narrowed:
         where.append(bits.c.value == narrowed)
-    return Selection(dimension.text, bits.c.value, tuple(where), False)
+    return Selection(dimension.text, bits.c.value, tuple(where))
 
 
 def plan(rng, chosen, marks):
@@ -74,8 +73,7 @@ def plan(rng, chosen, marks):
     ).all()
     sizes = {}
     for value, size in covers:
-        if size <= 1 or not chosen.typed:
-            sizes.setdefault(value, set()).add(size)
+        sizes.setdefault(value, set()).add(size)
     stale = stored.stale_days(marks, rng.zone, trailing=1)
     units, spans, position = [], [], 0
     while position < len(days):

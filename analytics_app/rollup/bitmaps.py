@@ -106,12 +106,13 @@ def key_params(keys):
 
 BLOCKS = sa.text("""
     INSERT INTO breakdown_bits (date, days, tz, dimension, type, value, chunk, events, users)
-    SELECT b.start, :days, :tz, r.dimension, NULL, r.value, r.chunk, sum(r.events), bit_or(r.users)
+    SELECT b.start, :days, :tz, r.dimension, r.type, r.value, r.chunk, sum(r.events),
+           bit_or(r.users)
     FROM unnest(CAST(:starts AS date[]), CAST(:dimensions AS text[])) AS b(start, dimension)
     JOIN breakdown_bits r
-      ON r.tz = :tz AND r.dimension = b.dimension AND r.days = :half AND r.type IS NULL
+      ON r.tz = :tz AND r.dimension = b.dimension AND r.days = :half
      AND r.date IN (b.start, b.start + CAST(:half AS integer))
-    GROUP BY b.start, r.dimension, r.value, r.chunk
+    GROUP BY b.start, r.dimension, r.type, r.value, r.chunk
 """)
 """Each block of ``:days`` days at ``:starts`` (with its dimension) as the OR of its halves."""
 
