@@ -236,15 +236,18 @@ def test_an_erased_user_leaves_no_bit_and_breakdowns_stay_exact(app, client, row
         assert_exact(client, remaining, tz)
 
 
-def test_days_rolled_before_the_bitmaps_are_filled_in(app, client, rows):
+def test_days_and_blocks_rolled_before_the_bitmaps_are_filled_in(app, client, rows):
     roll_up(app)
     if not postgres(app):
         pytest.skip("SQLite keeps no breakdown rollups")
-    execute(app, "DELETE FROM breakdown_bits WHERE date >= '2026-11-01'")
-    execute(app, "DELETE FROM breakdown_covers WHERE date >= '2026-11-01'")
+    blocks = "SELECT date, days, dimension FROM breakdown_covers WHERE days > 1 ORDER BY 1, 2, 3"
+    built = query(app, blocks)
+    execute(app, "DELETE FROM breakdown_bits WHERE date >= '2026-11-01' OR days > 1")
+    execute(app, "DELETE FROM breakdown_covers WHERE date >= '2026-11-01' OR days > 1")
     assert_exact(client, rows, "UTC")
     roll_up(app)
     assert query(app, "SELECT count(*) FROM breakdown_covers WHERE date = '2026-11-03'")[0][0] > 0
+    assert query(app, blocks) == built
     assert stored_share(app, "UTC")[0] >= stored_share(app, "UTC")[1] - 6
     assert_exact(client, rows, "UTC")
 

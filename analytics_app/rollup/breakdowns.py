@@ -9,7 +9,7 @@ existed (or before a payload key was configured) are filled in by ``backfill`` a
 their events are all still stored.
 """
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
@@ -20,11 +20,8 @@ from ..models.breakdowns import CHUNK_BITS, LIVE, STRETCH
 from ..reports import raw
 from ..reports.periods import as_utc, day_in, local_date, today_in
 from ..reports.stored import last_rolled_date
-from . import bitmaps, protocol
+from . import bitmaps, blocks, protocol
 
-BLOCK_LEVELS = 6
-"""Blocks of 2, 4, … 64 days: any range of up to a year is at most about a dozen blocks and
-days per value, where its days alone would be 366."""
 FIXED = ("type", "src")
 
 
@@ -49,7 +46,7 @@ def store(dates, tzinfo):
         return
     for value in dates:
         _store_day(day_in(value, tzinfo), tzinfo.key)
-    _store_blocks(tzinfo.key, dates)
+    blocks.store(tzinfo.key, dates)
 
 
 def _store_day(day, tz):
@@ -86,62 +83,11 @@ def _add_covers(tz, value, days, keys, overflowed):
     db.session.execute(sa.insert(BreakdownCover), rows)
 
 
-def _block_start(value, size):
-    ordinal = value.toordinal()
-    return date.fromordinal(ordinal - ordinal % size)
-
-
-def _store_blocks(tz, dates):
-    """Rebuild every block holding one of ``dates``, level by level: a block is stored when
-    both its halves are (and neither overflowed)."""
-    for level in range(1, BLOCK_LEVELS + 1):
-        size, half = 2**level, 2 ** (level - 1)
-        starts = sorted({_block_start(value, size) for value in dates})
-        for model in (BreakdownBits, BreakdownCover):
-            db.session.execute(
-                sa.delete(model).where(model.tz == tz, model.days == size, model.date.in_(starts))
-            )
-        halves = [s + timedelta(days=n) for s in starts for n in (0, half)]
-        covered = db.session.execute(
-            sa.select(BreakdownCover.dimension, BreakdownCover.date).where(
-                BreakdownCover.tz == tz,
-                BreakdownCover.days == half,
-                BreakdownCover.date.in_(halves),
-                BreakdownCover.overflowed.is_(False),
-            )
-        ).all()
-        covered = set(covered)
-        blocks = [
-            (start, dimension)
-            for start in starts
-            for dimension in sorted({d for d, _ in covered})
-            if {(dimension, start), (dimension, start + timedelta(days=half))} <= covered
-        ]
-        if not blocks:
-            continue
-        db.session.execute(
-            bitmaps.BLOCKS,
-            {
-                "starts": [start for start, _ in blocks],
-                "dimensions": [dimension for _, dimension in blocks],
-                "days": size,
-                "half": half,
-                "tz": tz,
-            },
-        )
-        db.session.execute(
-            sa.insert(BreakdownCover),
-            [
-                {"tz": tz, "dimension": d, "date": s, "days": size, "overflowed": False}
-                for s, d in blocks
-            ],
-        )
-
-
 def backfill(tzinfo, progress=None):
-    """Store the rolled days that lack a kept dimension's rows, one day per transaction; return
-    how many. Only days after the oldest stored event's: earlier ones may have lost events
-    to retention, and their other rollups outlive those events."""
+    """Store the rolled days that lack a kept dimension's rows, one day per transaction, then
+    the blocks not built; return how many days. Only days after the oldest stored event's:
+    earlier ones may have lost events to retention, and their other rollups outlive those
+    events."""
     if not enabled():
         return 0
     tz, last = tzinfo.key, last_rolled_date(tzinfo.key)
@@ -175,6 +121,11 @@ def backfill(tzinfo, progress=None):
         db.session.commit()
         if progress:
             progress(done, len(missing))
+    unbuilt = blocks.unbuilt(tz)
+    if unbuilt:
+        blocks.store(tz, unbuilt)
+        protocol.bump_cold()
+        db.session.commit()
     return len(missing)
 
 
