@@ -16,7 +16,6 @@ from . import stored_breakdowns
 from .cache import cached
 from .payload import payload_text
 from .raw import conditions, events
-from .source import on_replica
 from .steps import PAYLOAD_KEY
 from .stored import read_marks, rolled_zones
 
@@ -143,7 +142,8 @@ SAMPLE_EVENTS = 5000
 
 def payload_keys(rng):
     """The top-level payload keys of the range's latest ``SAMPLE_EVENTS`` events, sorted: the
-    keys worth offering to break down by (any other can still be asked for)."""
+    keys worth offering to break down by (any other can still be asked for). Cached like a
+    report: reading and decoding the sample's payloads is the split-by panel's largest cost."""
     lo, hi = rng.span()
     latest = (
         sa.select(events.c.payload)
@@ -151,9 +151,11 @@ def payload_keys(rng):
         .order_by(events.c.ts.desc())
         .limit(SAMPLE_EVENTS)
     )
-    keys = set()
-    with on_replica():
-        sample = db.session.execute(latest).all()
-    for (payload,) in sample:
-        keys.update(key for key in payload or {} if PAYLOAD_KEY.fullmatch(key))
-    return sorted(keys)
+
+    def compute():
+        keys = set()
+        for (payload,) in db.session.execute(latest).all():
+            keys.update(key for key in payload or {} if PAYLOAD_KEY.fullmatch(key))
+        return sorted(keys)
+
+    return cached("payload_keys", [*rng.key(), SAMPLE_EVENTS], (lo, hi), compute)

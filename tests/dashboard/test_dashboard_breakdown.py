@@ -12,7 +12,7 @@ from fixtures import (  # noqa: F401 - fixtures, requested by name
 )
 
 from dataset import Row, store
-from helpers import Client, make_token
+from helpers import Client, make_event, make_token
 
 XSS = "<script>alert('split')</script>"
 RANGE = {"start": "2026-11-10", "end": "2026-11-11", "tz": "UTC"}
@@ -85,3 +85,12 @@ def test_a_bad_dimension_is_refused_in_the_panel(admin):
 def test_the_overview_loads_the_panel(admin):
     page = admin.get("/dashboard", params=RANGE)
     assert 'id="split-form"' in page.text and 'hx-get="/dashboard/breakdown"' in page.text
+
+
+def test_a_payload_key_ingested_since_is_offered_at_once(admin, server):
+    """The keys offered are cached like a report: an ingest answered before the panel is
+    asked for again shows in it."""
+    assert 'value="payload.coupon"' not in admin.get(PATH, params={**RANGE, "by": "type"}).text
+    event = make_event(ts="2026-11-10T12:00:00Z", payload={"coupon": "WINTER"})
+    assert Client(server.url, make_token()).ingest([event]).status_code == 200
+    assert 'value="payload.coupon"' in admin.get(PATH, params={**RANGE, "by": "type"}).text
