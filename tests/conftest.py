@@ -21,6 +21,7 @@ from analytics_app import ROOT, create_app
 from analytics_app.config import database_url
 from analytics_app.extensions import db
 
+from dataset import store
 from helpers import SECRET, Client, LiveServer, make_token
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -116,13 +117,17 @@ def base_env(extra=None):
 
 @pytest.fixture
 def make_app(backend, tmp_path):
-    """Build an app on the session's database, with environment overrides."""
+    """Build an app on the session's database, with environment overrides, its database
+    holding ``rows`` (``dataset.Row``) when given."""
     apps = []
 
-    def factory(**overrides):
+    def factory(rows=(), **overrides):
         env = {**backend, "EXPORT_DIR": str(tmp_path / "exports"), **overrides}
         app = create_app(base_env(env))
         apps.append(app)
+        if rows:
+            with app.app_context():
+                store(rows)
         return app
 
     yield factory

@@ -67,10 +67,7 @@ def rows():
 
 @pytest.fixture
 def app(make_app, rows):
-    app = make_app(REPORT_TIMEZONE="America/New_York")
-    with app.app_context():
-        store(rows)
-    return app
+    return make_app(rows, REPORT_TIMEZONE="America/New_York")
 
 
 @pytest.fixture
