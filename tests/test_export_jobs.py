@@ -19,7 +19,7 @@ from analytics_app.extensions import db
 from analytics_app.reports.periods import zone
 from analytics_app.reports.range import ReportRange
 
-from dataset import generate, store
+from dataset import generate
 from helpers import Client, make_token, query
 
 EXPORTS = "/api/analytics/exports"
@@ -35,10 +35,7 @@ def rows():
 
 @pytest.fixture
 def app(make_app, rows):
-    app = make_app()
-    with app.app_context():
-        store(rows)
-    return app
+    return make_app(rows)
 
 
 @pytest.fixture

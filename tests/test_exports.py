@@ -26,10 +26,7 @@ def rows():
 
 @pytest.fixture
 def app(make_app, rows):
-    app = make_app()
-    with app.app_context():
-        store(rows)
-    return app
+    return make_app(rows)
 
 
 @pytest.fixture
@@ -227,9 +224,7 @@ def test_direct_downloads_are_not_stored_by_any_cache(client):
 def test_an_excel_export_past_the_direct_limit_is_413_pointing_at_the_job_endpoint(
     make_app, serve, rows
 ):
-    app = make_app(EXPORT_DIRECT_XLSX_ROWS="100")
-    with app.app_context():
-        store(rows)
+    app = make_app(rows, EXPORT_DIRECT_XLSX_ROWS="100")
     client = Client(serve(app).url, READ)
     day = date(2026, 11, 1)
     small = Expected(rows, "UTC").in_range(day, day)
