@@ -58,16 +58,9 @@ def totals(selection, previous=None):
     }
 
 
-def _series(selection):
-    """The range's active users per day, each point saying whether its day is over."""
-    today = selection.today()
-    return [
-        {**point, "complete": point.get("complete", point["date"] < today.isoformat())}
-        for point in service.active_users(selection)["series"]
-    ]
-
-
-def _last_complete(series):
+def _last_complete(selection):
+    """The active users of the selection's last finished day (its last day when none is)."""
+    series = service.active_users(selection)["series"]
     finished = [point for point in series if point["complete"]]
     return (finished or series)[-1]
 
@@ -85,8 +78,8 @@ def _up_to_last_complete(selection):
 def active(selection, previous=None):
     """DAU, WAU, MAU and stickiness on the range's last complete day (today is not over), and
     their change since the previous range's last day."""
-    latest = _last_complete(_series(_up_to_last_complete(selection)))
-    before = _last_complete(_series(_up_to_last_complete(previous))) if previous else {}
+    latest = _last_complete(_up_to_last_complete(selection))
+    before = _last_complete(_up_to_last_complete(previous)) if previous else {}
     names = ("dau", "wau", "mau", "stickiness")
     return {
         "latest": latest,
