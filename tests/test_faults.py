@@ -9,7 +9,7 @@ import subprocess
 import sys
 import threading
 import time as clock
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 import requests
@@ -161,11 +161,7 @@ def test_a_worker_killed_mid_rollup_leaves_the_next_run_correct(backend, make_ap
     start = date.today() - timedelta(days=80)
     rows = [
         Row(
-            ts=__import__("datetime").datetime.combine(
-                start + timedelta(days=n // 40),
-                __import__("datetime").time(12),
-                tzinfo=__import__("datetime").UTC,
-            ),
+            ts=datetime.combine(start + timedelta(days=n // 40), time(12), tzinfo=UTC),
             user_id=f"u{n % 97}",
             type="page_view",
             src="web_app",
