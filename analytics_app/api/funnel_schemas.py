@@ -10,7 +10,7 @@ from ..reports.steps import (
     MIN_STEPS,
     Funnel,
     StepError,
-    parse_step,
+    parse_steps,
     parse_window,
 )
 from .report_schemas import NO_NUL, PREVIOUS, RangeSchema, ReportQuerySchema
@@ -50,12 +50,7 @@ class FunnelQuerySchema(ReportQuerySchema):
             raise ValidationError(
                 f"a funnel has {MIN_STEPS} to {MAX_STEPS} steps, not {len(texts)}", "step"
             )
-        allowed, steps, problems = current_app.config["ALLOWED_EVENT_TYPES"], [], []
-        for text in texts:
-            try:
-                steps.append(parse_step(text, allowed))
-            except StepError as error:
-                problems.append(str(error))
+        steps, problems = parse_steps(texts, current_app.config["ALLOWED_EVENT_TYPES"])
         if problems:
             raise ValidationError(problems, "step")
         try:

@@ -20,7 +20,7 @@ from ..reports.steps import (
     MIN_STEPS,
     Funnel,
     StepError,
-    parse_step,
+    parse_steps,
     parse_window,
 )
 from . import charts, selection
@@ -42,12 +42,8 @@ def _parse(args):
     window_text = args.get("window") or DEFAULT_WINDOW
     if len(texts) > MAX_STEPS:
         errors.append(f"A funnel has at most {MAX_STEPS} steps.")
-    steps = []
-    for text in texts[:MAX_STEPS]:
-        try:
-            steps.append(parse_step(text, current_app.config["ALLOWED_EVENT_TYPES"]))
-        except StepError as error:
-            errors.append(f"Step {error}")
+    steps, problems = parse_steps(texts[:MAX_STEPS], current_app.config["ALLOWED_EVENT_TYPES"])
+    errors.extend(f"Step {problem}" for problem in problems)
     try:
         window = parse_window(window_text)
     except StepError as error:

@@ -55,6 +55,17 @@ def parse_step(text, allowed_types):
     return FunnelStep(text, type_, tuple(conditions))
 
 
+def parse_steps(texts, allowed_types):
+    """The steps of ``texts`` that parse, and the problem of each text that does not."""
+    steps, problems = [], []
+    for text in texts:
+        try:
+            steps.append(parse_step(text, allowed_types))
+        except StepError as error:
+            problems.append(str(error))
+    return steps, problems
+
+
 def parse_window(text):
     """A conversion window (``30m``, ``24h``, ``14d``; also ``s`` and ``w``) as a timedelta."""
     found = _WINDOW.fullmatch(text)
