@@ -14,7 +14,7 @@ import time
 from dataclasses import asdict
 from datetime import timedelta
 
-from _funnels import BREAKDOWN_SQL, TARGETS, _http, _span, _sql
+from _funnels import BREAKDOWN_SQL, TARGETS, _span, time_breakdown
 from _reports_data import Params, ensure_events, today_utc
 from _services import RESULTS, free_port, gunicorn
 
@@ -83,19 +83,14 @@ def phase(args, cases, measure, today):
         else:
             sql = BREAKDOWN_SQL.format(value=value)
         label = f"breakdown by {by}{' ' + str(filters) if filters else ''}, "
-        figure, values = measure(
+        figures[name], checks[f"{name}_equals_bare"] = time_breakdown(
+            cases,
+            measure,
             f"{label}{(last - first).days + 1} days",
             args.funnel_repeat,
-            1,
-            http=_http(cases, "breakdown", params),
-            bare=_sql(cases, sql, span),
-        )
-        figures[name] = figure
-        top = {row[0]: (row[1], row[2]) for row in values["bare"]}
-        checks[f"{name}_equals_bare"] = bool(values["http"]) and all(
-            top.get(row["value"]) == (row["events"], row["users"])
-            for row in values["http"]["rows"]
-            if row["value"] != "other"
+            params,
+            sql,
+            span,
         )
     return {"figures": figures, "checks": checks}
 

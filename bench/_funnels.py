@@ -78,6 +78,25 @@ def _sql(cases, sql, params):
     return call
 
 
+def time_breakdown(cases, measure, label, repeat, params, sql, span):
+    """Time a breakdown over HTTP beside ``sql`` in PostgreSQL; return its figure and whether
+    every listed value but "other" has PostgreSQL's events and users."""
+    figure, values = measure(
+        label,
+        repeat,
+        1,
+        http=_http(cases, "breakdown", params),
+        bare=_sql(cases, sql, span),
+    )
+    top = {row[0]: (row[1], row[2]) for row in values["bare"]}
+    equal = bool(values["http"]) and all(
+        top.get(row["value"]) == (row["events"], row["users"])
+        for row in values["http"]["rows"]
+        if row["value"] != "other"
+    )
+    return figure, equal
+
+
 def phase(args, cases, measure, today):
     """Every funnel and breakdown measurement: ``{figures, checks}``."""
     yesterday = today - timedelta(days=1)
@@ -118,19 +137,14 @@ def phase(args, cases, measure, today):
         cases_by = {}
     for name, (by, (first, last), value) in cases_by.items():
         span = dict(zip(("lo", "hi"), _span(first, last), strict=True))
-        figure, values = measure(
+        figures[name], checks[f"{name}_equals_bare"] = time_breakdown(
+            cases,
+            measure,
             f"breakdown by {by}, {(last - first).days + 1} days",
             repeat,
-            warmup,
-            http=_http(cases, "breakdown", {"by": by, "start": first, "end": last, "tz": "UTC"}),
-            bare=_sql(cases, BREAKDOWN_SQL.format(value=value), span),
-        )
-        figures[name] = figure
-        top = {row[0]: (row[1], row[2]) for row in values["bare"]}
-        checks[f"{name}_equals_bare"] = all(
-            top.get(row["value"]) == (row["events"], row["users"])
-            for row in values["http"]["rows"]
-            if row["value"] != "other"
+            {"by": by, "start": first, "end": last, "tz": "UTC"},
+            BREAKDOWN_SQL.format(value=value),
+            span,
         )
     return {"figures": figures, "checks": checks}
 
