@@ -62,6 +62,30 @@ class Params:
     today: str  # the UTC date the data ends on; the data is stale on another day
 
 
+def add_data_arguments(parser, database, seed):
+    """The options of the generated data and of its database (see ``parse_data_args``)."""
+    parser.add_argument("--users", type=int, default=200_000, help="distinct user ids")
+    parser.add_argument("--days", type=int, default=90, help="days of events, up to today")
+    parser.add_argument("--seed", type=int, default=seed, help="generator seed")
+    parser.add_argument("--regenerate", action="store_true", help="generate the data anew")
+    parser.add_argument(
+        "--database", default=database, help="the bench's database (created when missing)"
+    )
+    parser.add_argument(
+        "--postgres",
+        default="postgresql://postgres@127.0.0.1:5432",
+        help="PostgreSQL server URL, without a database name",
+    )
+
+
+def parse_data_args(parser, argv):
+    """``parser``'s arguments, refusing more days of events than the app keeps."""
+    args = parser.parse_args(argv)
+    if not 2 <= args.days <= 90:
+        parser.error("--days must be 2..90 (EVENT_RETENTION_DAYS is 90)")
+    return args
+
+
 def today_utc():
     return datetime.now(UTC).date()
 

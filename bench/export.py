@@ -25,7 +25,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from _client import finish, read_token
-from _reports_data import Params, ensure_events, today_utc
+from _reports_data import (
+    Params,
+    add_data_arguments,
+    ensure_events,
+    parse_data_args,
+    today_utc,
+)
 from _services import (
     READ_SETTINGS,
     RESULTS,
@@ -61,29 +67,15 @@ def parse_args(argv):
         type=int,
         help="export about this many rows as XLSX (whole newest days; default: all of --rows)",
     )
-    parser.add_argument("--users", type=int, default=200_000, help="distinct user ids")
-    parser.add_argument("--days", type=int, default=90, help="days of events, up to today")
-    parser.add_argument("--seed", type=int, default=2, help="generator seed")
+    add_data_arguments(parser, DATABASE, seed=2)
     parser.add_argument(
         "--verify-rows",
         type=int,
         default=200_000,
         help="count XLSX rows through openpyxl up to this size; above, count <row> tags",
     )
-    parser.add_argument("--regenerate", action="store_true", help="generate the data anew")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
-    parser.add_argument(
-        "--database", default=DATABASE, help="the bench's database (created when missing)"
-    )
-    parser.add_argument(
-        "--postgres",
-        default="postgresql://postgres@127.0.0.1:5432",
-        help="PostgreSQL server URL, without a database name",
-    )
-    args = parser.parse_args(argv)
-    if not 2 <= args.days <= 90:
-        parser.error("--days must be 2..90 (EVENT_RETENTION_DAYS is 90)")
-    return args
+    return parse_data_args(parser, argv)
 
 
 def rate(rows, seconds):

@@ -25,7 +25,13 @@ import _breakdowns
 import _funnels
 import _report_endpoints as endpoints
 from _client import finish, get, read_token, summary
-from _reports_data import Params, ensure_events, today_utc
+from _reports_data import (
+    Params,
+    add_data_arguments,
+    ensure_events,
+    parse_data_args,
+    today_utc,
+)
 from _services import (
     READ_SETTINGS,
     RESULTS,
@@ -82,9 +88,7 @@ ACTIVITY_TABLES = (
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=10_000_000, help="events to generate")
-    parser.add_argument("--users", type=int, default=200_000, help="distinct user ids")
-    parser.add_argument("--days", type=int, default=90, help="days of events, up to today")
-    parser.add_argument("--seed", type=int, default=1, help="generator seed")
+    add_data_arguments(parser, DATABASE, seed=1)
     parser.add_argument("--repeat", type=int, default=50, help="timed calls per fast case")
     parser.add_argument(
         "--report-repeat", type=int, default=10, help="timed calls per report endpoint"
@@ -118,20 +122,8 @@ def parse_args(argv):
         action="store_true",
         help="with --funnels, time the funnel alone (skip the breakdowns)",
     )
-    parser.add_argument("--regenerate", action="store_true", help="generate the data anew")
     parser.add_argument("--drop", action="store_true", help="drop the database at the end")
-    parser.add_argument(
-        "--database", default=DATABASE, help="the bench's database (created when missing)"
-    )
-    parser.add_argument(
-        "--postgres",
-        default="postgresql://postgres@127.0.0.1:5432",
-        help="PostgreSQL server URL, without a database name",
-    )
-    args = parser.parse_args(argv)
-    if not 2 <= args.days <= 90:
-        parser.error("--days must be 2..90 (EVENT_RETENTION_DAYS is 90)")
-    return args
+    return parse_data_args(parser, argv)
 
 
 class Cases:
