@@ -18,10 +18,10 @@ from analytics_app.reports.stored import read_marks, rolled_zones
 from analytics_app.rollup import live, run
 
 from dataset import FIRST_DAY, Expected, Row, generate, store
-from helpers import Client, make_token, query
+from helpers import query
+from report_fixtures import app_fixture, client_fixture  # noqa: F401 - fixtures, by name
 
 ZONES = ["UTC", "America/New_York"]
-READ = make_token(scope="analytics:read")
 ACTIVITY = {
     "user_days": "SELECT date, tz, user_id FROM user_days",
     "users_seen": "SELECT tz, user_id, first_date, last_date FROM users_seen",
@@ -63,16 +63,6 @@ def recent_rows(now):
 @pytest.fixture
 def rows():
     return [*generate(users=120), *recent_rows(datetime.now(UTC))]
-
-
-@pytest.fixture
-def app(make_app, rows):
-    return make_app(rows, REPORT_TIMEZONE="America/New_York")
-
-
-@pytest.fixture
-def client(app, serve):
-    return Client(serve(app).url, READ)
 
 
 def roll_up(app, start=FIRST_DAY - timedelta(days=1)):

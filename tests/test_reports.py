@@ -11,25 +11,15 @@ from analytics_app.reports.stored import read_marks, rolled_zones
 from analytics_app.rollup import live, run
 
 from dataset import FIRST_DAY, LAST_DAY, Expected, Row, generate, store
-from helpers import Client, make_token, query
+from helpers import make_token, query
+from report_fixtures import app_fixture, client_fixture  # noqa: F401 - fixtures, by name
 
 ZONES = ["UTC", "America/New_York", "Asia/Kolkata"]  # rolled, rolled with DST, raw only
-READ = make_token(scope="analytics:read")
 
 
 @pytest.fixture(scope="module")
 def rows():
     return generate()
-
-
-@pytest.fixture
-def app(make_app, rows):
-    return make_app(rows, REPORT_TIMEZONE="America/New_York")
-
-
-@pytest.fixture
-def client(app, serve):
-    return Client(serve(app).url, READ)
 
 
 def today(tz):

@@ -22,9 +22,7 @@ from analytics_app.reports.raw import events
 from analytics_app.rollup import run
 
 from dataset import PAGES, SOURCES, TYPES, Row, generate, store
-from helpers import Client, make_token
-
-READ = make_token(scope="analytics:read")
+from report_fixtures import app_fixture, client_fixture  # noqa: F401 - fixtures, by name
 
 
 class Clock:
@@ -95,16 +93,6 @@ def around(instant):
 def rows():
     now = datetime.now(UTC)
     return [*generate(users=60), *recent_rows(now), *activity_rows(now), *around(before_midnight())]
-
-
-@pytest.fixture
-def app(make_app, rows):
-    return make_app(rows, REPORT_TIMEZONE="America/New_York")
-
-
-@pytest.fixture
-def client(app, serve):
-    return Client(serve(app).url, READ)
 
 
 def spans(tz):
