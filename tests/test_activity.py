@@ -107,23 +107,31 @@ def assert_exact(client, rows, tz, spans=None):
     assert_active_users(client, rows, tz, today(tz) - timedelta(days=40), today(tz))
 
 
+def stored_answers(marks, tz, spans):
+    """Whether the stored activity answers every span, with no fallback to raw events (in an
+    app context)."""
+    for start, end in spans:
+        rng = ReportRange(zone(tz), start, end)
+        last = min(end + timedelta(days=30), today(tz) - timedelta(days=1))
+        answers = [
+            activity.range_users(rng, marks),
+            activity.sessions(rng, marks),
+            activity.top_pages(rng, marks),
+            cohorts.retention(rng, last, (1, 7, 30), marks),
+        ]
+        if None in answers:
+            return False
+    return True
+
+
 def answered_from_storage(app, tz):
-    """Whether the stored activity answers every range (no fallback to raw events)."""
+    """Whether the stored activity answers every range and today's trailing count."""
     with app.app_context():
-        marks, tzinfo = read_marks(), zone(tz)
-        for start, end in ranges(tz):
-            rng = ReportRange(tzinfo, start, end)
-            last = min(end + timedelta(days=30), today(tz) - timedelta(days=1))
-            answers = [
-                activity.range_users(rng, marks),
-                activity.sessions(rng, marks),
-                activity.top_pages(rng, marks),
-                cohorts.retention(rng, last, (1, 7, 30), marks),
-            ]
-            if None in answers:
-                return False
-        day = day_in(today(tz), tzinfo)
-        rng = ReportRange(tzinfo, day.date, day.date)
+        marks = read_marks()
+        if not stored_answers(marks, tz, ranges(tz)):
+            return False
+        day = day_in(today(tz), zone(tz))
+        rng = ReportRange(zone(tz), day.date, day.date)
         return activity.trailing(rng, day, 30, marks) is not None
 
 

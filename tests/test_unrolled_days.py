@@ -9,13 +9,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from test_activity import ZONES, assert_exact, recent_rows, today
+from test_activity import ZONES, assert_exact, recent_rows, stored_answers, today
 from test_reports import assert_active_users
 
 from analytics_app import erasure
 from analytics_app.extensions import db
 from analytics_app.models import LiveDay
-from analytics_app.reports import activity, cohorts, periods, stored
+from analytics_app.reports import activity, periods, stored
 from analytics_app.reports.periods import day_in, zone
 from analytics_app.reports.range import ReportRange
 from analytics_app.reports.raw import events
@@ -112,19 +112,10 @@ def spans(tz):
 def answered_from_storage(app, tz):
     """Whether the stored activity (with the recent days read alone) answers every span."""
     with app.app_context():
-        marks, tzinfo = stored.read_marks(), zone(tz)
-        for start, end in spans(tz):
-            rng = ReportRange(tzinfo, start, end)
-            last = min(end + timedelta(days=30), today(tz) - timedelta(days=1))
-            answers = [
-                activity.range_users(rng, marks),
-                activity.sessions(rng, marks),
-                activity.top_pages(rng, marks),
-                cohorts.retention(rng, last, (1, 7, 30), marks),
-            ]
-            if None in answers:
-                return False
-        rng = ReportRange(tzinfo, today(tz) - timedelta(days=1), today(tz))
+        marks = stored.read_marks()
+        if not stored_answers(marks, tz, spans(tz)):
+            return False
+        rng = ReportRange(zone(tz), today(tz) - timedelta(days=1), today(tz))
         return all(activity.trailing(rng, d, 30, marks) is not None for d in rng.local_days)
 
 
