@@ -16,16 +16,24 @@ from analytics_app.config import DEFAULT_EVENT_TYPES
 USERS = 20_000
 INGEST_PATH = "/api/analytics/ingest"
 COPY_COLUMNS = ("client_id", "ts", "user_id", "type", "src", "payload")
+HOUR = 3600.0
+SDK_AGE = 5.0
+"""sdk-js's default ``flushInterval``, in seconds: the age of the events in a live batch."""
 
 
-def make_events(count, seed):
-    """Return ``count`` events with unique ids and timestamps within the last hour."""
+def make_events(count, seed, age=HOUR):
+    """Return ``count`` events with unique ids and timestamps within the last ``age`` seconds.
+
+    An hour (the default) makes nearly every batch reach back before the rollup's boundary,
+    so ingest writes its mark too; ``SDK_AGE`` is what the JavaScript SDK sends: events queued
+    for at most one flush interval.
+    """
     rng = random.Random(seed)
     now = datetime.now(UTC)
     events = []
     for _ in range(count):
         user = rng.randrange(USERS)
-        ts = now - timedelta(seconds=rng.uniform(0, 3600))
+        ts = now - timedelta(seconds=rng.uniform(0, age))
         events.append(
             {
                 "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),

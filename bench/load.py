@@ -39,7 +39,7 @@ from _services import (
     migrate,
     worker_pids,
 )
-from _workload import http_request, make_events
+from _workload import SDK_AGE, http_request, make_events
 
 
 def report_paths():
@@ -97,13 +97,20 @@ class Recorder:
                 self.events += events
 
 
+EVENT_AGE_HELP = (
+    "how old the events are, at most, in seconds (default: sdk-js's flush interval); 3600 makes"
+    " nearly every batch a late one, which marks today stale until the next rollup"
+)
+
+
 def percentile(values, share):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
 
 
-def client(port, deadline, mix, batch_size, tokens, recorder, seed):
-    """One client: keep sending requests, picked by weight, until the deadline."""
+def client(port, deadline, mix, batch_size, tokens, recorder, seed, age=SDK_AGE):
+    """One client: keep sending requests, picked by weight, until the deadline; its events
+    are up to ``age`` seconds old."""
     rng = random.Random(seed)
     session = HttpSession(port)
     kinds, weights = zip(*mix.items(), strict=True)
@@ -116,7 +123,7 @@ def client(port, deadline, mix, batch_size, tokens, recorder, seed):
             request, events = get_request(tokens["read"], paths[counter % len(paths)]), 0
         else:
             size = batch_size if kind == "batch" else 1
-            request = http_request(tokens["ingest"], make_events(size, rng.getrandbits(64)))
+            request = http_request(tokens["ingest"], make_events(size, rng.getrandbits(64), age))
             events = size
         started = time.perf_counter()
         try:
@@ -145,6 +152,7 @@ def main():
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--mix", default="batch=2,single=6,report=2")
     parser.add_argument("--batch-size", type=int, default=100)
+    parser.add_argument("--event-age", type=float, default=SDK_AGE, help=EVENT_AGE_HELP)
     parser.add_argument("--port", type=int, default=8095)
     parser.add_argument("--database", default="analytics_load")
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432")
@@ -184,6 +192,7 @@ def main():
                 threading.Thread(
                     target=client,
                     args=(args.port, deadline, mix, args.batch_size, tokens, recorder, n),
+                    kwargs={"age": args.event_age},
                 )
                 for n in range(args.clients)
             ]

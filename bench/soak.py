@@ -32,7 +32,8 @@ from _services import (
     stop_on_signals,
     worker_pids,
 )
-from load import client, parse_mix, seed_data, token
+from _workload import SDK_AGE
+from load import EVENT_AGE_HELP, client, parse_mix, seed_data, token
 
 SAMPLE_SECONDS = 5
 
@@ -128,6 +129,7 @@ def main():
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--mix", default="batch=2,single=6,report=2")
     parser.add_argument("--batch-size", type=int, default=100)
+    parser.add_argument("--event-age", type=float, default=SDK_AGE, help=EVENT_AGE_HELP)
     parser.add_argument("--port", type=int, default=8096)
     parser.add_argument("--database", default="analytics_soak")
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432")
@@ -168,6 +170,7 @@ def main():
                 threading.Thread(
                     target=client,
                     args=(args.port, deadline, mix, args.batch_size, tokens, minutes, n),
+                    kwargs={"age": args.event_age},
                 )
                 for n in range(args.clients)
             ]
