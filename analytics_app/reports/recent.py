@@ -1,6 +1,6 @@
 """The days after the last stored one: finished days the rollup has not stored yet, and today.
 
-The rollup stores a finished day at its first run after the day ends (every 5 minutes), and
+The rollup stores a finished day at its first run after the day ends (every minute), and
 not at all while the worker is down. Meanwhile a range ending on those days must not be
 counted from raw events over its whole length (issue 17: a 30-day retention at 2 M events
 outlasted the statement timeout every night after midnight). So a range splits into its

@@ -143,7 +143,10 @@ def init_app(app):
         ),
         export=huey.task(name="export", retries=2, retry_delay=30)(_in_app(app, huey, jobs.export)),
     )
-    huey.periodic_task(crontab(minute="*/5"), name="rollup-every-5-minutes")(rollup)
+    # Every minute: today's counted stretch then trails the clock by LIVE_LAG plus at most a
+    # minute, and that tail is what reports of today read raw (rollup/live.py). A run that
+    # finds the previous one still going is skipped (the lock).
+    huey.periodic_task(crontab(minute="*"), name="rollup-every-minute")(rollup)
     huey.periodic_task(crontab(minute="17"), name="cleanup-hourly")(cleanup)
     # Hourly, so a day's partition exists days ahead, and events that landed in the default
     # partition (a worker down for longer than that) move to their day's within the hour.
