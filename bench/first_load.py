@@ -17,6 +17,7 @@ import statistics
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 
 from _services import (
     BIN,
@@ -63,16 +64,10 @@ def open_overview(page, url, timeout=30):
     return seconds, transferred, requests
 
 
-def main():
-    stop_on_signals()
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--port", type=int, default=8097)
-    parser.add_argument("--database", default="analytics_first_load")
-    parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432")
-    parser.add_argument("--redis", default="redis://127.0.0.1:6379/11")
-    args = parser.parse_args()
+@contextmanager
+def overview_server(args):
+    """gunicorn on a fresh database of demo data, and Chromium with a signed-in session:
+    yield ``(browser, site, storage state)``; drop the database on the way out."""
     from playwright.sync_api import sync_playwright
 
     database = Database(args.postgres, args.database)
@@ -80,7 +75,6 @@ def main():
     password = secrets.token_urlsafe(16)
     env = app_environment(database.url, secrets.token_urlsafe(48), args.redis, LOG_LEVEL="WARNING")
     env["APP_ENV"] = "development"  # the session cookie is sent over this bench's plain HTTP
-    figures = {"cold": [], "warm": []}
     try:
         migrate(env)
         flask(env, "analytics", "demo")
@@ -102,26 +96,45 @@ def main():
             page.wait_for_url(site + "/dashboard")
             state = signing_in.storage_state()
             signing_in.close()
-            print(
-                f"first load: {args.runs} runs, gunicorn -w {args.workers}, demo data;"
-                f" load average {os.getloadavg()[0]:.2f}",
-                flush=True,
-            )
-            for _ in range(args.runs):
-                context = browser.new_context(storage_state=state)  # an empty cache
-                page = context.new_page()
-                for kind in ("cold", "warm"):
-                    seconds, transferred, requests = open_overview(page, site + "/dashboard")
-                    figures[kind].append((seconds, transferred, requests))
-                    print(
-                        f"{kind}  {seconds:6.3f} s  {transferred / 1024:8.1f} KiB"
-                        f"  {requests} requests",
-                        flush=True,
-                    )
-                context.close()
+            yield browser, site, state
             browser.close()
     finally:
         database.drop()
+
+
+def arguments(description):
+    """The options every first-load bench takes (the server's and the database's)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--port", type=int, default=8097)
+    parser.add_argument("--database", default="analytics_first_load")
+    parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/11")
+    return parser
+
+
+def main():
+    stop_on_signals()
+    args = arguments(__doc__.split("\n\n")[0]).parse_args()
+    figures = {"cold": [], "warm": []}
+    with overview_server(args) as (browser, site, state):
+        print(
+            f"first load: {args.runs} runs, gunicorn -w {args.workers}, demo data;"
+            f" load average {os.getloadavg()[0]:.2f}",
+            flush=True,
+        )
+        for _ in range(args.runs):
+            context = browser.new_context(storage_state=state)  # an empty cache
+            page = context.new_page()
+            for kind in ("cold", "warm"):
+                seconds, transferred, requests = open_overview(page, site + "/dashboard")
+                figures[kind].append((seconds, transferred, requests))
+                print(
+                    f"{kind}  {seconds:6.3f} s  {transferred / 1024:8.1f} KiB  {requests} requests",
+                    flush=True,
+                )
+            context.close()
 
     summary = {"runs": args.runs, "load_average": round(os.getloadavg()[0], 2)}
     for kind, runs in figures.items():

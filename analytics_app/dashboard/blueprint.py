@@ -1,6 +1,8 @@
 """The dashboard blueprint: the pages' own blueprints nest in it and share its hooks."""
 
-from flask import Blueprint, abort, redirect, url_for
+import time
+
+from flask import Blueprint, abort, g, redirect, url_for
 from flask_wtf.csrf import CSRFProtect
 from htmx_flask import Htmx
 
@@ -47,10 +49,20 @@ def _protect_from_csrf():
     csrf.protect()
 
 
+def _server_timing(response):
+    """Say how long the app took (``Server-Timing``): the browser's resource timing then
+    tells the server's time from the time a request waited for a worker."""
+    if "started" in g:
+        elapsed_ms = (time.perf_counter() - g.started) * 1000
+        response.headers["Server-Timing"] = f"app;dur={elapsed_ms:.1f}"
+    return response
+
+
 # In this order: who is signed in (the error page's header shows it), then the CSRF check.
 bp.before_request(access.load)
 bp.before_request(_protect_from_csrf)
 bp.after_request(errors.security_headers)
+bp.after_request(_server_timing)
 errors.register(bp)
 templating.register(bp)
 for child in (account.bp, overview.bp, breakdowns.bp, funnels.bp, downloads.bp, admin.bp):

@@ -5,6 +5,8 @@ Each rule is one test over every route it covers (a case per route would cost a 
 database reset each); the route is named in the assertion message.
 """
 
+import re
+
 from fixtures import (  # noqa: F401 - fixtures, requested by name
     admin_fixture,
     analyst_fixture,
@@ -158,6 +160,8 @@ def test_dashboard_pages_send_security_headers(admin):
     assert response.headers["X-Frame-Options"] == "DENY"
     assert "script-src 'self';" in response.headers["Content-Security-Policy"]
     assert "HX-Request" in response.headers["Vary"]
+    # How long the app took, for the browser's resource timing (bench/first_load_breakdown.py).
+    assert re.fullmatch(r"app;dur=\d+\.\d", response.headers["Server-Timing"])
 
 
 def test_the_api_needs_no_csrf_token_and_sets_no_cookie(client):
