@@ -55,6 +55,22 @@
     });
   }
 
+  // plotly.js takes 50-300 ms of the main thread to run. Pages with charts preload it (the
+  // download starts with the page) and it is run here, after htmx has sent the panels'
+  // requests on DOMContentLoaded (htmx's listener comes first): the server answers them while
+  // plotly runs. A deferred <script> would hold DOMContentLoaded, and so every request, until
+  // plotly had run. Panels that arrive before it are drawn when it has.
+  function loadPlotly() {
+    var preload = document.querySelector("link[data-plotly]");
+    if (!preload || window.Plotly) return;
+    var script = document.createElement("script");
+    script.src = preload.href;
+    script.addEventListener("load", function () {
+      drawCharts(document);
+    });
+    document.head.appendChild(script);
+  }
+
   if (DARK && DARK.addEventListener) {
     DARK.addEventListener("change", function () {
       drawCharts(document);
@@ -224,6 +240,7 @@
   });
 
   document.addEventListener("DOMContentLoaded", function () {
+    loadPlotly();
     markPresets();
     followBrowserZone();
   });
