@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..errors import AppError
 from ..extensions import db
+from .revalidation import REVALIDATE
 
 log = logging.getLogger(__name__)
 
@@ -84,9 +85,11 @@ def _safely(status):
 
 
 def security_headers(response):
-    """No caching; scripts and styles from this origin only (http_security adds the rest)."""
+    """No caching but the fragments' revalidation (``revalidation``); scripts and styles from
+    this origin only (http_security adds the rest)."""
     response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    response.headers["Cache-Control"] = "no-store"
+    if response.headers.get("Cache-Control") != REVALIDATE:
+        response.headers["Cache-Control"] = "no-store"
     return response
 
 

@@ -19,7 +19,7 @@ from ..errors import DATABASE_RETRY_AFTER_SECONDS
 from ..exports.response import MEDIA_TYPES, report_file
 from ..extensions import db
 from ..reports.timeout import ReportTimeoutError, statement_timeout
-from . import panels, selection
+from . import panels, revalidation, selection
 from .access import login_required, passive
 from .errors import sentence
 
@@ -86,6 +86,9 @@ def panel(name):
     previous = selection.previous(chosen, form)
     query = selection.query(chosen, previous)
     try:
+        tag = revalidation.etag("panel", name, chosen.key(), query, chosen.today())
+        if unchanged := revalidation.not_modified(tag):
+            return unchanged
         with statement_timeout():
             context = panels.PANELS[name][1](chosen, previous)
     except ReportTimeoutError as error:
@@ -100,9 +103,10 @@ def panel(name):
         log.exception("the overview's %s panel failed", name)
         db.session.rollback()
         return _failed(name, chosen, query, 500, BROKEN)
-    return render_template(
+    html = render_template(
         "_panel.html", name=name, state="ready", selection=chosen, query=query, **context
     )
+    return revalidation.revalidated(make_response(html), tag)
 
 
 @bp.get("/charts/<name>.csv")

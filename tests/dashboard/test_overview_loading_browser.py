@@ -1,5 +1,6 @@
 """How the overview loads in Chromium: plotly.js fetched once, run after the panels have been
-asked for."""
+asked for; on a reload the panels are revalidated (304) rather than sent again, and an event
+ingested in between shows at once."""
 
 from browsing import (  # noqa: F401 - fixtures, requested by name
     browser_fixture,
@@ -9,17 +10,26 @@ from browsing import (  # noqa: F401 - fixtures, requested by name
     site_fixture,
 )
 
+from helpers import Client, make_event, make_token
+
 OPENED = (
     "document.querySelectorAll('[data-panel][data-state=loading]').length === 0"
     " && !!document.querySelector('#dau-chart .main-svg')"
     " && !!document.querySelector('#types-chart .main-svg')"
 )
+# Resource timing of the panels' requests: Chromium counts a response's headers as 300 bytes,
+# so one that was revalidated (304) moved fewer than its body's size and that.
+HEADERS = 300
+PANELS = """performance.getEntriesByType('resource')
+  .filter((entry) => new URL(entry.name).pathname.startsWith('/dashboard/panels/'))
+  .map((entry) => ({name: entry.name, sent: entry.transferSize, body: entry.encodedBodySize}))"""
 PLOTLY_FETCHES = """performance.getEntriesByType('resource')
   .filter((entry) => entry.name.includes('/plotly-basic.min.js')).length"""
 # When the panels' first request started, and when plotly.js had run.
 ORDER = """[Math.min(...performance.getEntriesByType('resource')
   .filter((entry) => new URL(entry.name).pathname.startsWith('/dashboard/panels/'))
   .map((entry) => entry.startTime)), window.plotlyRanAt]"""
+EVENTS = "#tile-events .tile-value"
 
 
 def opened(page):
@@ -39,3 +49,25 @@ def test_plotly_runs_once_the_panels_are_asked_for(open_context, site):
     assert page.evaluate(PLOTLY_FETCHES) == 1  # the preload served the script
     first_request, plotly_ran = page.evaluate(ORDER)
     assert first_request < plotly_ran
+
+
+def test_a_reload_revalidates_the_panels_and_shows_an_ingest_at_once(open_context, site):
+    context, _ = open_context()
+    page = context.new_page()
+    sign_in(page, site)
+    assert opened(page)
+    events = int(page.text_content(EVENTS).replace(",", ""))
+
+    page.reload()
+    assert opened(page)
+    panels = page.evaluate(PANELS)
+    assert len(panels) == 10
+    assert all(entry["sent"] < entry["body"] + HEADERS for entry in panels), panels
+    assert int(page.text_content(EVENTS).replace(",", "")) == events
+
+    assert Client(site.url, make_token()).ingest([make_event()]).status_code == 200
+    page.reload()
+    assert opened(page)
+    assert int(page.text_content(EVENTS).replace(",", "")) == events + 1
+    [totals] = [e for e in page.evaluate(PANELS) if "/panels/totals" in e["name"]]
+    assert totals["sent"] >= totals["body"] + HEADERS
