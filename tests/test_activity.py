@@ -132,7 +132,7 @@ def answered_from_storage(app, tz):
             return False
         day = day_in(today(tz), zone(tz))
         rng = ReportRange(zone(tz), day.date, day.date)
-        return activity.trailing(rng, day, 30, marks) is not None
+        return activity.trailing(rng, day, [30], marks)[30] is not None
 
 
 def snapshot(app):
@@ -187,6 +187,26 @@ def test_late_events_are_exact_at_once_and_after_the_next_rollup(app, client, ro
         assert answered_from_storage(app, tz)
         assert_exact(client, everything, tz)
     assert_seen_is_min_and_max_of_days(app)
+
+
+def test_a_late_event_between_a_week_and_a_month_ago_sends_only_mau_to_raw_events(
+    app, client, rows
+):
+    """Today's WAU and MAU are read together, yet each length keeps its own fallback: a mark
+    on a stored day inside the month but not the week leaves the WAU to the stored activity."""
+    roll_up(app)
+    late = [Row(datetime.now(UTC) - timedelta(days=12), "late-one", "page_view", None, {})]
+    with app.app_context():
+        store(late)
+        marks = read_marks()
+        assert marks
+        for tz in ZONES:
+            day = day_in(today(tz), zone(tz))
+            rng = ReportRange(zone(tz), day.date, day.date)
+            counts = activity.trailing(rng, day, [7, 30], marks)
+            assert counts[7] is not None and counts[30] is None, tz
+    for tz in ZONES:
+        assert_active_users(client, [*rows, *late], tz, today(tz) - timedelta(days=40), today(tz))
 
 
 def test_a_rerun_leaves_every_stored_row_as_it_was(app):

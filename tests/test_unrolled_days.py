@@ -116,7 +116,7 @@ def answered_from_storage(app, tz):
         if not stored_answers(marks, tz, spans(tz)):
             return False
         rng = ReportRange(zone(tz), today(tz) - timedelta(days=1), today(tz))
-        return all(activity.trailing(rng, d, 30, marks) is not None for d in rng.local_days)
+        return all(activity.trailing(rng, d, [30], marks)[30] is not None for d in rng.local_days)
 
 
 def assert_all_exact(client, rows):
@@ -159,6 +159,20 @@ def test_days_not_rolled_while_the_worker_was_down_are_read_alone(app, client, r
         assert rolled_until(app, tz) == today(tz) - timedelta(days=4)
         assert live_dates(app, tz) == [today(tz) - timedelta(days=3)]
         assert answered_from_storage(app, tz), tz
+    assert_all_exact(client, rows)
+
+
+def test_a_week_not_rolled_leaves_wau_no_stored_day_and_mau_some(app, client, rows, monkeypatch):
+    """With the worker down for over a week, today's WAU reads only days not rolled and its
+    MAU stored days too: two different sets of newer days, each read once."""
+    roll_up_at(app, before_midnight(days_ago=9), monkeypatch)
+    for tz in ZONES:
+        assert rolled_until(app, tz) == today(tz) - timedelta(days=10)
+        with app.app_context():
+            day = day_in(today(tz), zone(tz))
+            rng = ReportRange(zone(tz), day.date, day.date)
+            counts = activity.trailing(rng, day, [7, 30], stored.read_marks())
+        assert None not in counts.values(), tz
     assert_all_exact(client, rows)
 
 

@@ -46,15 +46,60 @@ def _trusted(rng, days, marks):
     return not days.stored or stored.current(rng.zone, marks, days.first, days.last)
 
 
-def trailing(rng, day, length, marks, rolled=None):
+def trailing(rng, day, lengths, marks, rolled=None):
     """Distinct users of the ``length`` days ending on ``day`` (a day after the last stored
-    one), or None: those with a stored day in them, and the newer days' others."""
-    since = day.date - timedelta(days=length - 1)
-    days = recent.split(rng, since, day.date, rolled)
-    if days.rolled is None or not _trusted(rng, days, marks):
-        return None
-    newer = recent.users(rng.tz, days.recent, marks).subquery()
-    return _seen_since(rng.tz, since) + count_rows(unseen(rng.tz, newer, since))
+    one) for each of ``lengths``, as ``{length: count}``; None for a length the stored rows
+    cannot answer (its raw events then do).
+
+    Those with a stored day in the length, and the newer days' others. Every length is read
+    from the same two histograms of users by last stored day: one scan of ``users_seen``,
+    and one probe per user of the newer days (lengths whose newer days are the same share
+    it), rather than a scan and a probe per user for each length.
+    """
+    sinces, groups = {}, {}
+    for length in lengths:
+        since = day.date - timedelta(days=length - 1)
+        days = recent.split(rng, since, day.date, rolled)
+        if days.rolled is not None and _trusted(rng, days, marks):
+            sinces[length] = since
+            groups.setdefault(tuple(days.recent), []).append(length)
+    counts = dict.fromkeys(lengths)
+    if not sinces:
+        return counts
+    seen = _seen_by_last_date(rng.tz, min(sinces.values()))
+    for newer, group in groups.items():
+        users = recent.users(rng.tz, list(newer), marks).subquery()
+        last = _last_dates(rng.tz, users)
+        for length in group:
+            since = sinces[length]
+            counts[length] = sum(n for date, n in seen.items() if date >= since) + sum(
+                n for date, n in last.items() if date is None or date < since
+            )
+    return counts
+
+
+def _seen_by_last_date(tz, since):
+    """``{last stored date: users}`` of the users last seen on or after ``since``."""
+    query = (
+        sa.select(UserSeen.last_date, sa.func.count())
+        .where(UserSeen.tz == tz, UserSeen.last_date >= since)
+        .group_by(UserSeen.last_date)
+    )
+    return dict(db.session.execute(query).all())
+
+
+def _last_dates(tz, users):
+    """``{last stored date (None for none): users}`` of the ``users`` subquery: one
+    primary-key probe each, as a scalar subquery, so that PostgreSQL never turns it into a
+    join that reads all of ``users_seen`` (as ``live.newcomers`` explains)."""
+    last = (
+        sa.select(UserSeen.last_date)
+        .where(UserSeen.user_id == users.c.user_id, UserSeen.tz == tz)
+        .scalar_subquery()
+    )
+    dated = sa.select(last.label("last_date")).select_from(users).subquery()
+    query = sa.select(dated.c.last_date, sa.func.count()).group_by(dated.c.last_date)
+    return dict(db.session.execute(query).all())
 
 
 def range_users(rng, marks):

@@ -20,31 +20,36 @@ def _uses_rollups(rng):
     return not rng.filters and rng.tz in stored.rolled_zones(current_app.config)
 
 
-def _user_counts(name, rng):
-    """Distinct users per day of the range over the figure's trailing days (dau 1, wau 7,
-    mau 30)."""
-    length = stored.TRAILING_DAYS[name]
+def _user_counts(names, rng):
+    """Distinct users per day of the range over each figure's trailing days (dau 1, wau 7,
+    mau 30), as ``{name: [count per day]}``."""
     days = rng.local_days
-    values = {}
+    values = {name: {} for name in names}
     if _uses_rollups(rng):
         marks = stored.read_marks()
         split = recent.split(rng)
-        stale = stored.stale_days(marks, rng.zone, trailing=length)
-        rolled = stored.read_values(name, rng.tz, [d.date for d in split.stored])
-        values = {date: v for date, v in rolled.items() if date not in stale}
+        dates = [d.date for d in split.stored]
+        for name in names:
+            stale = stored.stale_days(marks, rng.zone, trailing=stored.TRAILING_DAYS[name])
+            rolled = stored.read_values(name, rng.tz, dates)
+            values[name] = {date: v for date, v in rolled.items() if date not in stale}
         # The days after the last stored one: from live counts and their own raw events.
+        lengths = {stored.TRAILING_DAYS[name]: name for name in names}
+        longer = [length for length in lengths if length > 1]
         for day in split.recent:
-            if name == "dau":
-                count = live.dau(rng.tz, day, marks)
-            else:
-                count = activity.trailing(rng, day, length, marks, split.rolled)
-            if count is not None:
-                values[day.date] = count
-    missing = [d for d in days if d.date not in values]
-    spans = [(rng.day(d.date - timedelta(days=length - 1)).start, d.end) for d in missing]
-    counts = raw.distinct_users(spans, rng.filters)
-    values.update(zip((d.date for d in missing), counts, strict=True))
-    return [values[d.date] for d in days]
+            counts = activity.trailing(rng, day, longer, marks, split.rolled)
+            if 1 in lengths:
+                counts[1] = live.dau(rng.tz, day, marks)
+            for length, count in counts.items():
+                if count is not None:
+                    values[lengths[length]][day.date] = count
+    for name in names:
+        missing = [d for d in days if d.date not in values[name]]
+        length = stored.TRAILING_DAYS[name]
+        spans = [(rng.day(d.date - timedelta(days=length - 1)).start, d.end) for d in missing]
+        counts = raw.distinct_users(spans, rng.filters)
+        values[name].update(zip((d.date for d in missing), counts, strict=True))
+    return {name: [values[name][d.date] for d in days] for name in names}
 
 
 def _range_fields(rng):
@@ -73,7 +78,7 @@ def dau(rng):
 
     def compute():
         [day] = rng.local_days
-        [count] = _user_counts("dau", rng)
+        [count] = _user_counts(["dau"], rng)["dau"]
         return {
             "dau": count,
             "date": day.date.isoformat(),
@@ -88,7 +93,7 @@ def dau_series(rng):
     """DAU for every day of the range, days without events as 0."""
 
     def compute():
-        counts = _user_counts("dau", rng)
+        counts = _user_counts(["dau"], rng)["dau"]
         today = rng.today()
         series = [
             {**_point(d, today), "dau": c} for d, c in zip(rng.local_days, counts, strict=True)
@@ -102,7 +107,7 @@ def active_users(rng):
     """DAU, WAU, MAU and stickiness (DAU/MAU) for every day of the range."""
 
     def compute():
-        columns = {name: _user_counts(name, rng) for name in stored.TRAILING_DAYS}
+        columns = _user_counts(list(stored.TRAILING_DAYS), rng)
         today = rng.today()
         series = []
         for n, day in enumerate(rng.local_days):
