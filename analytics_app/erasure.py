@@ -16,7 +16,7 @@ from .extensions import db
 from .ingest.anonymize import hash_user_id
 from .job_lifecycle import JobStatus, claim, running
 from .models import ErasedUser, ErasureJob, Event, EventId
-from .rollup import activity, breakdowns, protocol
+from .rollup import activity, breakdowns, funnels, protocol
 
 BATCH_SIZE = 5000
 
@@ -55,6 +55,7 @@ def run(job_id):
         protocol.wait_for_ingest()
         while _delete_batch(job):
             pass
+        funnels.forget_user(job.user_id)  # while the user still has a number
         breakdowns.forget_user(job.user_id)
         activity.forget_user(job.user_id)
         db.session.commit()

@@ -22,7 +22,7 @@ from .exports import jobs as export_jobs
 from .extensions import db
 from .models import DailyMetric
 from .models.types import Timestamp
-from .rollup import activity, breakdowns, protocol
+from .rollup import activity, breakdowns, funnels, protocol
 
 BATCH_SIZE = 5000
 
@@ -85,6 +85,7 @@ def clean_up(progress=None):
     metric_cutoff = (now - timedelta(days=config["METRICS_RETENTION_DAYS"])).date()
     dropped = partitions.drop_before(event_cutoff)
     breakdowns.forget_before(metric_cutoff)
+    funnels.forget_before(metric_cutoff)
     if progress and dropped:
         progress(dropped)
     return {

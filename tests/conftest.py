@@ -44,8 +44,16 @@ TABLES = (
     "dashboard_users",
     "api_tokens",
 )
-# Client ids of partitioned events and the breakdown rollups: SQLite has none.
-POSTGRES_TABLES = ("event_ids", "user_numbers", "breakdown_bits", "breakdown_covers")
+# Client ids of partitioned events, the breakdown and the funnel rollups: SQLite has none.
+POSTGRES_TABLES = (
+    "event_ids",
+    "user_numbers",
+    "breakdown_bits",
+    "breakdown_covers",
+    "funnel_kinds",
+    "funnel_days",
+    "funnel_covers",
+)
 
 
 def _unavailable(reason):

@@ -7,6 +7,7 @@ from .daily_metrics import DailyMetric
 from .erasure import ErasedUser, ErasureJob
 from .events import Event, EventId
 from .exports import ExportJob
+from .funnels import FunnelCover, FunnelDay, FunnelKind
 from .rollups import LiveDay, LiveDayUser, ReportGeneration, RollupBoundary, RollupMark
 from .tokens import ApiToken
 from .users import DashboardSession, DashboardUser
@@ -23,6 +24,9 @@ __all__ = [
     "Event",
     "EventId",
     "ExportJob",
+    "FunnelCover",
+    "FunnelDay",
+    "FunnelKind",
     "IngestAudit",
     "LiveDay",
     "LiveDayUser",

@@ -27,11 +27,14 @@ def _conditions(step):
     return [payload_text(key) == value for key, value in step.conditions]
 
 
-def _clauses(rng, funnel):
-    """The events that are any step, from the range's start to its end plus the window."""
+def _clauses(rng, funnel, spans=None):
+    """The events that are any step, from the range's start to its end plus the window (or
+    in the ``(lo, hi)`` spans given)."""
     lo, hi = rng.span()
+    spans = spans or [(lo, hi + funnel.window)]
+    in_spans = sa.or_(*(sa.and_(events.c.ts >= a, events.c.ts < b) for a, b in spans))
     is_step = (sa.and_(events.c.type == step.type, *_conditions(step)) for step in funnel.steps)
-    clauses = [events.c.ts >= lo, events.c.ts < hi + funnel.window, sa.or_(*is_step)]
+    clauses = [in_spans, sa.or_(*is_step)]
     if rng.filters.src:
         clauses.append(events.c.src == rng.filters.src)
     return clauses
@@ -83,14 +86,7 @@ def packed_step_events(rng, funnel):
     exact to the microsecond in a float8), cheaper than ``EXTRACT(epoch …)``'s numeric.
     """
     lo, hi = rng.span()
-    since = sa.func.date_part("epoch", events.c.ts - lo)
-    packed = sa.cast(since * 1_000_000, sa.BigInteger) * MASK_SPACE + _mask(funnel)
-    step = (
-        sa.select(events.c.user_id, packed.label("packed"))
-        .where(*_clauses(rng, funnel))
-        .offset(0)
-        .subquery("step")
-    )
+    step = packed_events(rng, funnel)
     packed, range_end = step.c.packed, (hi - lo) // MICROSECOND * MASK_SPACE
     first_start = sa.func.min(packed).filter(packed.op("&")(1) != 0, packed < range_end)
     last_second = sa.func.max(packed).filter(packed.op("&")(2) != 0)
@@ -100,6 +96,20 @@ def packed_step_events(rng, funnel):
         sa.select(sa.case((may_pass, sa.func.array_agg(packed))))
         .group_by(step.c.user_id)
         .having(first_start.is_not(None))
+    )
+
+
+def packed_events(rng, funnel, spans=None):
+    """PostgreSQL: ``(user_id, packed)`` of each step event (``packed_step_events`` says how
+    it is packed and why it is fenced), in the range plus the window or in ``spans``."""
+    lo, _ = rng.span()
+    since = sa.func.date_part("epoch", events.c.ts - lo)
+    packed = sa.cast(since * 1_000_000, sa.BigInteger) * MASK_SPACE + _mask(funnel)
+    return (
+        sa.select(events.c.user_id, packed.label("packed"))
+        .where(*_clauses(rng, funnel, spans))
+        .offset(0)
+        .subquery("step")
     )
 
 

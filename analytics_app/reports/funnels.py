@@ -14,12 +14,13 @@ from statistics import median
 import sqlalchemy as sa
 
 from ..extensions import db
-from . import chains
+from . import chains, stored_funnels
 from .cache import cached
 from .funnel_sql import packed_step_events, planner_settings, step_events
 from .raw import events
 from .source import on_replica
 from .steps import PAYLOAD_KEY
+from .stored import read_marks
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
@@ -46,13 +47,9 @@ def _walks(rng, funnel, window):
     steps = len(funnel.steps)
     lo, hi = rng.span()
     if db.engine.dialect.name == "postgresql":
-        # Fetched whole, not through a server-side cursor (yield_per), which would rule out
-        # parallel workers; the answer is small, since only users who may get past step 1
-        # carry their events, and its rows become Python lists one at a time.
-        query = packed_step_events(rng, funnel)
         range_end = (hi - lo) // MICROSECOND
         with planner_settings():
-            for (packed,) in db.session.execute(query):
+            for packed in _packed_users(rng, funnel):
                 if packed is None:  # cannot get past step 1
                     yield 1, None
                     continue
@@ -62,6 +59,22 @@ def _walks(rng, funnel, window):
     rows = db.session.execute(step_events(rng, funnel).execution_options(yield_per=FETCH_ROWS))
     for _, user_rows in groupby(rows, itemgetter(0)):
         yield chains.walk(_moments(user_rows), steps, window, _microseconds(hi))
+
+
+def _packed_users(rng, funnel):
+    """PostgreSQL: each starting user's packed step events, or None (``funnel_sql``), from
+    the stored rows where they serve (``stored_funnels``) and raw events elsewhere.
+
+    Fetched whole, not through a server-side cursor (yield_per), which would rule out
+    parallel workers; the answer is small, since only users who may get past step 1 carry
+    their events, and its rows become Python lists one at a time.
+    """
+    planned = stored_funnels.plan(rng, funnel, read_marks())
+    if planned is not None:
+        yield from stored_funnels.packed_users(rng, funnel, *planned)
+        return
+    for (packed,) in db.session.execute(packed_step_events(rng, funnel)):
+        yield packed
 
 
 def _walk(rng, funnel):

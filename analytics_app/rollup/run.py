@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from ..extensions import db
 from ..reports.periods import local_midnight, today_in, zone
 from ..reports.stored import read_marks
-from . import activity, breakdowns, live, protocol
+from . import activity, breakdowns, funnels, live, protocol
 from .days import compute_days, days_to_roll, store_days
 
 CHUNK_DAYS = 31
@@ -40,12 +40,14 @@ def roll_up(zone_names, start=None, end=None, progress=None):
             activity.store(chunk, tzinfo)
             store_days(compute_days(chunk, tzinfo), tzinfo)
             breakdowns.store(chunk, tzinfo)
+            funnels.store(chunk, tzinfo)
             db.session.commit()
             done += len(chunk)
             if progress:
                 progress(done, total)
     for tzinfo in zones:
         breakdowns.backfill(tzinfo)
+        funnels.backfill(tzinfo)
     live.refresh(zones, marks, live_until)
     protocol.consume_marks([mark_id for mark_id, _, _ in marks])
     if marks or total:
