@@ -141,30 +141,49 @@ def packed_users(rng, funnel, days, spans):
     them (unsorted), or None for a user who cannot get past step 1."""
     lo, _ = rng.span()
     masks = _masks(funnel, rng.filters.src)
-    parts = [_stored_part(rng, days, masks, lo)] if masks else []
-    if spans:
-        parts.append(_raw_part(rng, funnel, spans))
-    if not parts:
+    query = _query(rng, funnel, days, spans, masks)
+    if query is None:
         return
-    both = sa.union_all(*parts).subquery("both")
-    first_start = sa.func.min(both.c.start_at)
-    may_pass = sa.func.max(both.c.second_at) >= first_start
-    blobs = sa.func.string_agg(both.c.blob, sa.literal(b"", sa.LargeBinary))
-    packed = sa.func.array_agg(both.c.packed).filter(both.c.packed.is_not(None))
-    query = (
-        sa.select(sa.case((may_pass, blobs)), sa.case((may_pass, packed)))
-        .group_by(both.c.number, both.c.user_id)
-        .having(first_start.is_not(None))
-    )
     lo_us = (lo - EPOCH) // MICROSECOND
-    for blob, raw in db.session.execute(query):
-        if blob is None and raw is None:
-            yield None
+    for blob, raw, stuck in db.session.execute(query):
+        if stuck is not None:
+            yield from [None] * stuck
             continue
         events = list(raw or ())
         if blob:
             _unpack(blob, masks, lo_us, events)
         yield events
+
+
+def _query(rng, funnel, days, spans, masks):
+    """``SELECT blob, packed, NULL`` per starting user who may pass step 1, then ``NULL,
+    NULL, n``: how many others start (shipping a row for each cost more); or None."""
+    lo, _ = rng.span()
+    parts = [_stored_part(rng, days, masks, lo)] if masks else []
+    if spans:
+        parts.append(_raw_part(rng, funnel, spans))
+    if not parts:
+        return None
+    both = sa.union_all(*parts).subquery("both")
+    first_start = sa.func.min(both.c.start_at)
+    may_pass = sa.func.coalesce(sa.func.max(both.c.second_at) >= first_start, False)
+    blobs = sa.func.string_agg(both.c.blob, sa.literal(b"", sa.LargeBinary))
+    packed = sa.func.array_agg(both.c.packed).filter(both.c.packed.is_not(None))
+    users = (
+        sa.select(
+            may_pass.label("may_pass"),
+            sa.case((may_pass, blobs)).label("blob"),  # kept only for those who may pass
+            sa.case((may_pass, packed)).label("packed"),
+        )
+        .group_by(both.c.number, both.c.user_id)
+        .having(first_start.is_not(None))
+        .cte("users")
+        .prefix_with("MATERIALIZED")
+    )
+    return sa.union_all(
+        sa.select(users.c.blob, users.c.packed, sa.null()).where(users.c.may_pass),
+        sa.select(sa.null(), sa.null(), sa.func.count()).where(sa.not_(users.c.may_pass)),
+    )
 
 
 def _unpack(blob, masks, lo_us, packed):

@@ -131,6 +131,9 @@ def backfill(tzinfo, progress=None):
         db.session.commit()
         if progress:
             progress(done, len(missing))
+    if missing:  # the planner's statistics: without them it misjudges a range's rows
+        db.session.execute(sa.text("ANALYZE funnel_days"))
+        db.session.commit()
     return len(missing)
 
 

@@ -65,6 +65,11 @@ days, today's so far) follow the same rules: a marked day is read raw by
 ``reports.stored_breakdowns`` (and every block holding it is left aside) until the rollup
 recomputes it and rebuilds its blocks; today's rows are extended with the live count, in its
 transaction, and are stale with it. Erasure clears the user's bit in every bitmap.
+
+**The funnel rows** (``rollup.funnels``: each user's events per finished day, as kinds and
+instants) follow the same rules: a marked day is read raw by ``reports.stored_funnels`` until
+the rollup recomputes it; today is always read raw. Erasure deletes the user's rows outright
+(before their number goes), for the days older than the events kept.
 """
 
 from datetime import UTC

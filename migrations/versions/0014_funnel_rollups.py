@@ -48,6 +48,7 @@ def upgrade():
         sa.PrimaryKeyConstraint("date", "tz", "number", name="pk_funnel_days"),
     )
     op.create_index("ix_funnel_days_number", "funnel_days", ["number"])
+    op.create_index("ix_funnel_days_date", "funnel_days", ["date"], postgresql_using="brin")
     op.create_table(
         "funnel_covers",
         sa.Column("date", sa.Date(), nullable=False),
