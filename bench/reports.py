@@ -59,7 +59,7 @@ ONE_QUERY_SQL = (
 FORGET_ROLLUPS = (
     "TRUNCATE metrics, rollup_marks, live_days, live_day_users,"
     " user_days, users_seen, session_days, page_days,"
-    " breakdown_bits, breakdown_covers, user_numbers",
+    " breakdown_bits, breakdown_covers, user_numbers, funnel_days, funnel_covers, funnel_kinds",
     "UPDATE rollup_boundary SET covered_before = NULL",
 )
 TARGETS = {
