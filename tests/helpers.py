@@ -4,6 +4,7 @@ import re
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import jwt as pyjwt
 import requests
@@ -126,6 +127,19 @@ def query(app, sql, **params):
             return db.session.execute(text(sql), params).all()
         finally:
             db.session.remove()
+
+
+def execute(app, sql, **params):
+    """Run a writing statement against the app's database, and commit."""
+    with app.app_context():
+        db.session.execute(text(sql), params)
+        db.session.commit()
+        db.session.remove()
+
+
+def today(tz="UTC"):
+    """Today's date in zone ``tz`` (a name)."""
+    return datetime.now(ZoneInfo(tz)).date()
 
 
 def count_events(app):

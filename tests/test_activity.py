@@ -3,7 +3,6 @@ answers exactly what raw events answer: after the rollup, after late events, a r
 erasure and the metrics' retention, on both databases."""
 
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -18,7 +17,7 @@ from analytics_app.reports.stored import read_marks, rolled_zones
 from analytics_app.rollup import live, run
 
 from dataset import FIRST_DAY, Expected, Row, generate, store
-from helpers import query
+from helpers import query, today
 from report_fixtures import app_fixture, client_fixture  # noqa: F401 - fixtures, by name
 
 ZONES = ["UTC", "America/New_York"]
@@ -29,10 +28,6 @@ ACTIVITY = {
     "page_days": "SELECT date, tz, page, views FROM page_days",
     "metrics": "SELECT date, name, dimensions, value FROM metrics",
 }
-
-
-def today(tz):
-    return datetime.now(ZoneInfo(tz)).date()
 
 
 def recent_rows(now):

@@ -10,7 +10,6 @@ import pytest
 from test_activity import recent_rows
 
 from analytics_app import erasure, retention
-from analytics_app.extensions import db
 from analytics_app.models.breakdowns import LIVE
 from analytics_app.reports import stored_breakdowns
 from analytics_app.reports.breakdowns import Dimension
@@ -20,7 +19,7 @@ from analytics_app.rollup import live, run
 
 import report_oracle as oracle
 from dataset import FIRST_DAY, Row, generate, store
-from helpers import Client, make_token, query
+from helpers import Client, execute, make_token, query, today
 
 ZONES = ["UTC", "America/New_York"]
 READ = make_token(scope="analytics:read")
@@ -43,17 +42,6 @@ SETTINGS = {
     "ROLLUP_PAYLOAD_KEYS": "page,score,session_id",
     "ROLLUP_PAYLOAD_VALUES": "12",  # session ids overflow on every day with events
 }
-
-
-def execute(app, sql, **params):
-    with app.app_context():
-        db.session.execute(db.text(sql), params)
-        db.session.commit()
-        db.session.remove()
-
-
-def today(tz):
-    return datetime.now(ZoneInfo(tz)).date()
 
 
 def scored_rows(now):

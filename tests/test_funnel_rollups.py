@@ -11,7 +11,6 @@ import pytest
 from test_activity import recent_rows
 
 from analytics_app import erasure, retention
-from analytics_app.extensions import db
 from analytics_app.reports import stored_funnels
 from analytics_app.reports.range import Filters, ReportRange
 from analytics_app.reports.steps import Funnel, parse_step, parse_window
@@ -20,7 +19,7 @@ from analytics_app.rollup import run
 
 import report_oracle as oracle
 from dataset import FIRST_DAY, LAST_DAY, TYPES, Row, generate, store
-from helpers import Client, make_token, query
+from helpers import Client, execute, make_token, query, today
 
 ZONES = ["UTC", "America/New_York"]
 READ = make_token(scope="analytics:read")
@@ -39,17 +38,6 @@ CASES = [
     (["page_view[session_id=reused]", "page_view"], "30d", {}),
     (["button_click", "page_view"], "1d", {"src": "web_app"}),
 ]
-
-
-def execute(app, sql, **params):
-    with app.app_context():
-        db.session.execute(db.text(sql), params)
-        db.session.commit()
-        db.session.remove()
-
-
-def today(tz):
-    return datetime.now(ZoneInfo(tz)).date()
 
 
 def funnel_rows(now):

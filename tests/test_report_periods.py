@@ -2,11 +2,10 @@
 length just before: in the report's own zone."""
 
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 
-from helpers import Client, make_event, make_token
+from helpers import Client, make_event, make_token, today
 
 READ = make_token(scope="analytics:read")
 RANGE_REPORTS = ["dau", "active-users", "engagement", "retention"]
@@ -15,10 +14,6 @@ RANGE_REPORTS = ["dau", "active-users", "engagement", "retention"]
 @pytest.fixture
 def client(app, serve):
     return Client(serve(app).url, READ)
-
-
-def today(tz="UTC"):
-    return datetime.now(ZoneInfo(tz)).date()
 
 
 def during(day):

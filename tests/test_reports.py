@@ -11,7 +11,7 @@ from analytics_app.reports.stored import read_marks, rolled_zones
 from analytics_app.rollup import live, run
 
 from dataset import FIRST_DAY, LAST_DAY, Expected, Row, generate, store
-from helpers import make_token, query
+from helpers import make_token, query, today
 from report_fixtures import app_fixture, client_fixture  # noqa: F401 - fixtures, by name
 
 ZONES = ["UTC", "America/New_York", "Asia/Kolkata"]  # rolled, rolled with DST, raw only
@@ -20,10 +20,6 @@ ZONES = ["UTC", "America/New_York", "Asia/Kolkata"]  # rolled, rolled with DST, 
 @pytest.fixture(scope="module")
 def rows():
     return generate()
-
-
-def today(tz):
-    return datetime.now(ZoneInfo(tz)).date()
 
 
 def roll_up(app):

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from test_activity import ZONES, assert_exact, recent_rows, stored_answers, today
+from test_activity import ZONES, assert_exact, recent_rows, stored_answers
 from test_reports import assert_active_users
 
 from analytics_app import erasure
@@ -22,6 +22,7 @@ from analytics_app.reports.raw import events
 from analytics_app.rollup import run
 
 from dataset import PAGES, SOURCES, TYPES, Row, generate, store
+from helpers import today
 from report_fixtures import app_fixture, client_fixture  # noqa: F401 - fixtures, by name
 
 

@@ -83,21 +83,29 @@ def _add_covers(tz, value, days, keys, overflowed):
     db.session.execute(sa.insert(BreakdownCover), rows)
 
 
-def backfill(tzinfo, progress=None):
-    """Store the rolled days that lack a kept dimension's rows, one day per transaction, then
-    the blocks not built; return how many days. Only days after the oldest stored event's:
-    earlier ones may have lost events to retention, and their other rollups outlive those
-    events."""
-    if not enabled():
-        return 0
-    tz, last = tzinfo.key, last_rolled_date(tzinfo.key)
+def fillable_days(tzinfo):
+    """``(first, last)``: the rolled, finished days of the zone whose events are all still
+    stored, which a rollup structure added later can fill in; None when there are none.
+
+    The day of the oldest stored event is left out (retention may have taken part of it),
+    and so are the days before it: their other rollups outlive their events.
+    """
+    last = last_rolled_date(tzinfo.key)
     oldest = db.session.scalar(sa.select(sa.func.min(raw.events.c.ts)))
     if last is None or oldest is None:
-        return 0
+        return None
     first = local_date(as_utc(oldest), tzinfo) + timedelta(days=1)
     last = min(last, today_in(tzinfo) - timedelta(days=1))
-    if last < first:
+    return (first, last) if first <= last else None
+
+
+def backfill(tzinfo, progress=None):
+    """Store the fillable days (``fillable_days``) that lack a kept dimension's rows, one day
+    per transaction, then the blocks not built; return how many days."""
+    span = fillable_days(tzinfo) if enabled() else None
+    if span is None:
         return 0
+    tz, (first, last) = tzinfo.key, span
     wanted = dimensions()
     rows = db.session.execute(
         sa.select(BreakdownCover.date, BreakdownCover.dimension).where(

@@ -18,11 +18,9 @@ from ..extensions import db
 from ..models import FunnelCover, FunnelDay, UserNumber
 from ..models.funnels import KIND_BITS
 from ..models.types import Timestamp
-from ..reports import raw
-from ..reports.periods import as_utc, day_in, local_date, today_in
-from ..reports.stored import last_rolled_date
+from ..reports.periods import day_in
 from . import bitmaps, protocol
-from .breakdowns import enabled, payload_keys
+from .breakdowns import enabled, fillable_days, payload_keys
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
@@ -103,19 +101,12 @@ def _store_day(day, tz):
 
 
 def backfill(tzinfo, progress=None):
-    """Store the rolled days that have no funnel rows, one day per transaction; return how
-    many. Only days after the oldest stored event's: earlier ones may have lost events to
-    retention, and their other rollups outlive those events."""
-    if not enabled():
+    """Store the fillable days (``breakdowns.fillable_days``) that have no funnel rows, one
+    day per transaction; return how many."""
+    span = fillable_days(tzinfo) if enabled() else None
+    if span is None:
         return 0
-    tz, last = tzinfo.key, last_rolled_date(tzinfo.key)
-    oldest = db.session.scalar(sa.select(sa.func.min(raw.events.c.ts)))
-    if last is None or oldest is None:
-        return 0
-    first = local_date(as_utc(oldest), tzinfo) + timedelta(days=1)
-    last = min(last, today_in(tzinfo) - timedelta(days=1))
-    if last < first:
-        return 0
+    tz, (first, last) = tzinfo.key, span
     covered = set(
         db.session.scalars(
             sa.select(FunnelCover.date).where(
