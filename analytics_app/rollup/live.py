@@ -89,6 +89,8 @@ def _merge_sessions(tz, date, floor):
         .having(sa.func.count() > 1)
     )
     top = db.session.scalar(sa.select(sa.func.max(SessionDay.id)))
+    if top is None:  # no session parts at all: nothing to fold
+        return
     columns = ["date", "tz", "session_id", "first_ts", "last_ts", "shared"]
     db.session.execute(sa.insert(SessionDay).from_select(columns, merged))
     folded = sa.select(SessionDay.session_id).where(*today, SessionDay.id > top)
