@@ -10,11 +10,10 @@ its tables' rows and disk. The cases are ``_funnels``'s breakdowns (by ``payload
 source (``type``) and by a type (``src``), which read day rows rather than blocks.
 """
 
-import time
 from dataclasses import asdict
 from datetime import timedelta
 
-from _funnels import BREAKDOWN_SQL, TARGETS, _span, time_breakdown
+from _funnels import BREAKDOWN_SQL, TARGETS, _span, prepare_rollup, time_breakdown
 from _reports_data import Params, ensure_events, today_utc
 from _services import RESULTS, free_port, gunicorn
 
@@ -26,39 +25,9 @@ WHERE ts >= %(lo)s AND ts < %(hi)s AND {column} = %(filter)s GROUP BY 1 ORDER BY
 
 
 def prepare(app, connection):
-    """Roll up what is missing (REPORT_TIMEZONE is UTC: one zone); return the rollup's time
-    and the breakdown structure's costs."""
-    from analytics_app.extensions import db
-    from analytics_app.reports.periods import zone
-    from analytics_app.rollup import breakdowns
-    from analytics_app.rollup.run import roll_up
-
-    with app.app_context():
-        began = time.perf_counter()
-        days = roll_up(["UTC"])
-        seconds = time.perf_counter() - began
-        print(f"rollup brought up to date: {days} day(s) in {seconds:.1f} s", flush=True)
-        yesterday = today_utc() - timedelta(days=1)
-        times = []
-        for _ in range(3):
-            began = time.perf_counter()
-            breakdowns.store([yesterday], zone("UTC"))
-            db.session.commit()
-            times.append(time.perf_counter() - began)
-    one_day = sorted(times)[1]
-    print(f"one day's breakdown rows recomputed: {one_day * 1e3:.0f} ms", flush=True)
-    tables = {}
-    for table in TABLES:
-        size = connection.execute(f"SELECT pg_total_relation_size('{table}')").fetchone()[0]
-        rows = connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-        tables[table] = {"bytes": size, "rows": rows}
-        print(f"{table:<17} {size / 2**20:9.1f} MiB, {rows:,} rows", flush=True)
-    return {
-        "rollup_days": days,
-        "rollup_seconds": round(seconds, 1),
-        "one_day_breakdowns_seconds": round(one_day, 3),
-        "tables": tables,
-    }
+    """Roll up what is missing; return the rollup's time and the breakdown structure's
+    costs (``prepare_rollup``)."""
+    return prepare_rollup(app, connection, "breakdowns", TABLES)
 
 
 def phase(args, cases, measure, today):

@@ -170,14 +170,18 @@ LABELS = {
 FUNNEL_TABLES = ("funnel_days", "funnel_kinds", "funnel_covers")
 
 
-def prepare_funnels(app, connection):
-    """Roll up what is missing (the funnel reads the stored days); return the rollup's time
-    and the funnel structure's costs: one finished day's rows recomputed, and its disk."""
+def prepare_rollup(app, connection, module, tables):
+    """Roll up what is missing (REPORT_TIMEZONE is UTC: one zone), as the worker would; return
+    the rollup's time and what the structure ``analytics_app.rollup.<module>`` costs: one
+    finished day's rows recomputed by its ``store`` (median of 3), and ``tables``' rows and
+    disk."""
+    from importlib import import_module
+
     from analytics_app.extensions import db
     from analytics_app.reports.periods import zone
-    from analytics_app.rollup import funnels
     from analytics_app.rollup.run import roll_up
 
+    structure = import_module(f"analytics_app.rollup.{module}")
     with app.app_context():
         began = time.perf_counter()
         days = roll_up(["UTC"])
@@ -187,22 +191,22 @@ def prepare_funnels(app, connection):
         times = []
         for _ in range(3):
             began = time.perf_counter()
-            funnels.store([yesterday], zone("UTC"))
+            structure.store([yesterday], zone("UTC"))
             db.session.commit()
             times.append(time.perf_counter() - began)
     one_day = sorted(times)[1]
-    print(f"one day's funnel rows recomputed: {one_day * 1e3:.0f} ms", flush=True)
-    tables = {}
-    for table in FUNNEL_TABLES:
+    print(f"one day's {module} rows recomputed: {one_day * 1e3:.0f} ms", flush=True)
+    sizes = {}
+    for table in tables:
         size = connection.execute(f"SELECT pg_total_relation_size('{table}')").fetchone()[0]
         rows = connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-        tables[table] = {"bytes": size, "rows": rows}
+        sizes[table] = {"bytes": size, "rows": rows}
         print(f"{table:<17} {size / 2**20:9.1f} MiB, {rows:,} rows", flush=True)
     return {
         "rollup_days": days,
         "rollup_seconds": round(seconds, 1),
-        "one_day_funnel_seconds": round(one_day, 3),
-        "tables": tables,
+        f"one_day_{module}_seconds": round(one_day, 3),
+        "tables": sizes,
     }
 
 
@@ -218,7 +222,7 @@ def run(args, database, env, token, cases_class, measure):
     app = create_app(env)
     with database.connect(autocommit=True) as connection:
         if args.funnel_only:  # the funnel reads the rollups too
-            load["rollup"] = prepare_funnels(app, connection)
+            load["rollup"] = prepare_rollup(app, connection, "funnels", FUNNEL_TABLES)
         else:
             load["rollup"] = prepare(app, connection)
         port, log = free_port(), RESULTS / "gunicorn-funnels.log"

@@ -61,9 +61,7 @@ def rows():
 
 @pytest.fixture
 def app(make_app, rows):
-    app = make_app(**SETTINGS)
-    with app.app_context():
-        store(rows)
+    app = make_app(rows, **SETTINGS)
     if postgres(app):  # users numbered across two chunks of the bitmaps
         execute(app, "ALTER TABLE user_numbers ALTER COLUMN number RESTART WITH 65500")
     return app

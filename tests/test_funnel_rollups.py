@@ -79,10 +79,7 @@ def rows():
 
 @pytest.fixture
 def app(make_app, rows):
-    app = make_app(**SETTINGS)
-    with app.app_context():
-        store(rows)
-    return app
+    return make_app(rows, **SETTINGS)
 
 
 @pytest.fixture

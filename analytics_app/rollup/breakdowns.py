@@ -158,10 +158,17 @@ def forget_user(user_id):
 
 def forget_before(cutoff):
     """Delete the rows of days (and blocks) starting before ``cutoff``, and commit."""
+    forget_days_before(cutoff, BreakdownBits, BreakdownCover)
+
+
+def forget_days_before(cutoff, rows, covers):
+    """Delete a rollup structure's ``rows`` and ``covers`` (models with a ``date``) of days
+    before ``cutoff``, and commit; a cover gone changes what reports read, so it bumps the
+    cold generation."""
     if not enabled():
         return
-    db.session.execute(sa.delete(BreakdownBits).where(BreakdownBits.date < cutoff))
-    gone = db.session.execute(sa.delete(BreakdownCover).where(BreakdownCover.date < cutoff))
+    db.session.execute(sa.delete(rows).where(rows.date < cutoff))
+    gone = db.session.execute(sa.delete(covers).where(covers.date < cutoff))
     if gone.rowcount:
         protocol.bump_cold()
     db.session.commit()

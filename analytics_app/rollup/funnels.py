@@ -20,7 +20,7 @@ from ..models.funnels import KIND_BITS
 from ..models.types import Timestamp
 from ..reports.periods import day_in
 from . import bitmaps, protocol
-from .breakdowns import enabled, fillable_days, payload_keys
+from .breakdowns import enabled, fillable_days, forget_days_before, payload_keys
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
@@ -140,10 +140,4 @@ def forget_user(user_id):
 
 def forget_before(cutoff):
     """Delete the rows of days before ``cutoff``, and commit."""
-    if not enabled():
-        return
-    db.session.execute(sa.delete(FunnelDay).where(FunnelDay.date < cutoff))
-    gone = db.session.execute(sa.delete(FunnelCover).where(FunnelCover.date < cutoff))
-    if gone.rowcount:
-        protocol.bump_cold()
-    db.session.commit()
+    forget_days_before(cutoff, FunnelDay, FunnelCover)
