@@ -33,11 +33,12 @@ def test_an_unversioned_or_stale_url_is_revalidated_by_its_etag(client):
         assert again.content == b""
 
 
-def test_the_plotly_bundle_holds_only_the_basic_traces(client):
-    assert client.get("/static/vendor/plotly/plotly.min.js").status_code == 404
-    bundle = client.get("/static/vendor/plotly/plotly-basic.min.js")
+def test_the_dashboard_serves_its_own_plotly_bundle_only(client):
+    for other in ("plotly.min.js", "plotly-basic.min.js"):
+        assert client.get(f"/static/vendor/plotly/{other}").status_code == 404
+    bundle = client.get("/static/vendor/plotly/plotly-analytics.min.js")
     assert bundle.status_code == 200
-    assert len(bundle.content) < 1_500_000
+    assert len(bundle.content) < 1_000_000
 
 
 def test_missing_files_and_paths_outside_the_folder_are_404(client):

@@ -195,7 +195,7 @@ def test_answers_through_the_proxy_carry_the_apps_headers(stack):
 
 def test_static_files_are_compressed_and_api_answers_are_not(stack):
     gzip = {"Accept-Encoding": "gzip"}
-    asset = https(stack, "GET", "/static/vendor/plotly/plotly-basic.min.js", headers=gzip)
+    asset = https(stack, "GET", "/static/vendor/plotly/plotly-analytics.min.js", headers=gzip)
     assert asset.headers["Content-Encoding"] == "gzip"
     answer = https(stack, "GET", "/api/analytics/openapi.json", headers=gzip)
     assert "Content-Encoding" not in answer.headers

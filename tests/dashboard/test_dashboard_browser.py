@@ -120,7 +120,7 @@ def test_sign_in_and_sign_out_ends_the_session_everywhere(open_context, site):
     assert replay.headers["Location"].startswith("/dashboard/sign-in")
     # Every asset came from the app itself (the fixture checks no request left this host).
     paths = {urlsplit(url).path for url in recorder.urls}
-    assert "/static/vendor/plotly/plotly-basic.min.js" in paths
+    assert "/static/vendor/plotly/plotly-analytics.min.js" in paths
     assert "/static/vendor/htmx/htmx.min.js" in paths
 
 

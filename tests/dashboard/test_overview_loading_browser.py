@@ -24,7 +24,7 @@ PANELS = """performance.getEntriesByType('resource')
   .filter((entry) => new URL(entry.name).pathname.startsWith('/dashboard/panels/'))
   .map((entry) => ({name: entry.name, sent: entry.transferSize, body: entry.encodedBodySize}))"""
 PLOTLY_FETCHES = """performance.getEntriesByType('resource')
-  .filter((entry) => entry.name.includes('/plotly-basic.min.js')).length"""
+  .filter((entry) => entry.name.includes('/plotly-analytics.min.js')).length"""
 # When the panels' first request started, and when plotly.js had run.
 ORDER = """[Math.min(...performance.getEntriesByType('resource')
   .filter((entry) => new URL(entry.name).pathname.startsWith('/dashboard/panels/'))
