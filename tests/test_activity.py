@@ -14,6 +14,7 @@ from analytics_app.reports import activity, cohorts
 from analytics_app.reports.periods import day_in, zone
 from analytics_app.reports.range import ReportRange
 from analytics_app.reports.stored import read_marks, rolled_zones
+from analytics_app.rollup import activity as rollup_activity
 from analytics_app.rollup import live, run
 
 from dataset import FIRST_DAY, Expected, Row, generate, store
@@ -349,3 +350,52 @@ def test_a_rollup_that_stored_days_vacuums_the_activity_it_counts_by_index(app, 
     roll_up(app)
     tables = [("page_days",), ("session_days",), ("user_days",), ("users_seen",)]
     assert query(app, vacuumed, before=before) == tables
+
+
+def test_todays_sessions_are_summed_and_only_those_crossing_days_merged(
+    app, client, rows, monkeypatch
+):
+    """A report of today adds the live count's session figures and merges only the sessions
+    that cross days or continue in the newest events (issue 17's soak: merging every session
+    of the day made each report of today slower than the last). Today's part of a session
+    with a stored part is marked ``shared`` when it is added, or when that day is stored."""
+    yesterday = today("UTC") - timedelta(days=1)
+    noon = datetime.combine(yesterday, time(12), tzinfo=UTC)
+    earlier = [Row(noon, "user-011", "page_view", "web_app", {"session_id": "from-yesterday"})]
+    monkeypatch.setattr(live, "LIVE_LAG", timedelta(0))
+    with app.app_context():
+        store(earlier)
+    roll_up(app)
+    now = datetime.now(UTC)
+    newer = [  # the newest events, after the counted stretch: read raw
+        Row(now, "user-011", "page_view", "web_app", {"session_id": "from-yesterday"}),
+        Row(now, "user-050", "page_view", "web_app", {"session_id": "reused", "page": "/"}),
+        Row(now, "user-000", "button_click", "ios_app", {"session_id": "today-0"}),
+    ]
+    with app.app_context():
+        store(newer)
+        assert not read_marks()
+    everything = [*rows, *earlier, *newer]
+    assert_exact(client, everything, "UTC")
+
+    roll_up(app)  # counts them: today's parts of the sessions with a stored part are shared
+    shared = "SELECT session_id FROM session_days WHERE tz = 'UTC' AND date = :d AND shared"
+    assert {"from-yesterday", "reused", "UTC"} <= {s for (s,) in query(app, shared, d=today("UTC"))}
+    assert_exact(client, everything, "UTC")
+
+    expected = Expected(everything, "UTC").engagement(yesterday, today("UTC"))["sessions"][0]
+    with app.app_context():  # the figures of today's other sessions come from the live count
+        bump = "UPDATE metrics SET value = value + :n WHERE name = 'live_sessions'"
+        db.session.execute(db.text(bump), {"n": 1000})
+        db.session.commit()
+        body = report(client, "engagement", start=yesterday, end=today("UTC"), tz="UTC")
+        assert body["sessions"]["count"] == expected + 1000
+        db.session.execute(db.text(bump), {"n": -1000})
+        # As if yesterday were stored only now, after today's parts were added.
+        db.session.execute(
+            db.text("UPDATE session_days SET shared = false WHERE date = :d"), {"d": today("UTC")}
+        )
+        rollup_activity.store([yesterday], zone("UTC"))
+        db.session.commit()
+    assert {"from-yesterday", "UTC"} <= {s for (s,) in query(app, shared, d=today("UTC"))}
+    assert_exact(client, everything, "UTC")

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..models import PageDay, SessionDay, UserDay, UserSeen
-from . import recent, stored
+from . import daily, recent, stored
 from .raw import epoch_seconds
 
 SESSIONS, SESSION_MICROSECONDS = stored.ROLLED, "session_microseconds"
@@ -151,7 +151,12 @@ def sessions(rng, marks):
     parts = []
     if dates:
         parts.append(_rolled_parts(tz, dates[0], dates[-1], SessionDay.shared.is_(True)))
-    if days.recent:
+    counted = recent.live_sessions(tz, days.recent, marks)
+    if counted is not None:
+        count += counted.count
+        seconds += counted.microseconds / 1e6
+        parts.extend(_live_parts(tz, counted, dates))
+    elif days.recent:
         newer = recent.session_parts(tz, days.recent, marks).cte("recent")
         parts.append(
             sa.select(
@@ -172,6 +177,34 @@ def sessions(rng, marks):
         count += int(added) - int(taken or 0)
         seconds += float(added_seconds or 0) - float(taken_seconds or 0)
     return count, (seconds / count if count else 0.0)
+
+
+def _live_parts(tz, counted, dates):
+    """The parts to merge when today's sessions are summed (``recent.LiveSessions``): the
+    parts of the newest events, read raw; today's stored parts of the sessions those continue
+    or that have a part on an earlier day (marked ``shared``); and the stored days' unshared
+    parts of the same sessions. The other sessions of today are in the sums already, so a
+    report costs the newest minutes and the sessions crossing days, not the whole day.
+    """
+    newest = daily.session_parts([counted.newest]).cte("newest")
+    today = (SessionDay.tz == tz, SessionDay.date == counted.day.date)
+    rolled = sa.literal(1).label("rolled")
+    columns = (SessionDay.session_id, SessionDay.first_ts, SessionDay.last_ts, rolled)
+    parts = [
+        sa.select(
+            newest.c.session_id, newest.c.first_ts, newest.c.last_ts, sa.literal(0).label("rolled")
+        ),
+        sa.select(*columns).where(*today, SessionDay.shared.is_(True)),
+        sa.select(*columns)
+        .join_from(newest, SessionDay, SessionDay.session_id == newest.c.session_id)
+        .where(*today, SessionDay.shared.is_(False)),
+    ]
+    if dates:
+        shared = sa.select(SessionDay.session_id).where(*today, SessionDay.shared.is_(True))
+        ids = sa.union(sa.select(newest.c.session_id), shared).subquery()
+        crossing = _rolled_parts(tz, dates[0], dates[-1], SessionDay.shared.is_(False))
+        parts.append(crossing.join_from(SessionDay, ids, ids.c.session_id == SessionDay.session_id))
+    return parts
 
 
 def _merged(parts):

@@ -23,6 +23,12 @@ LIVE_EVENTS = "live_events"
 """Today's event counts per (type, src) up to ``covered_until``, kept in ``metrics`` under this
 name; the finished day's rollup replaces them with its ``events``."""
 
+LIVE_SESSIONS, LIVE_SESSION_MICROSECONDS = "live_sessions", "live_session_microseconds"
+"""Today's sessions up to ``covered_until``: how many, and their lengths' sum (today's rows of
+``session_days``, one per session), kept in ``metrics`` under these names as the finished
+day's ``sessions`` and ``session_microseconds`` are, so a report of today reads two numbers
+instead of merging every session of the day (``reports.activity.sessions``)."""
+
 
 def is_stale(marks, day_start, covered_until):
     """Whether a pending mark's span overlaps ``[day_start, covered_until)``."""
@@ -104,6 +110,20 @@ def live_events(tz, date):
         DailyMetric.dimensions["tz"].as_string() == tz,
     )
     return {(dims["type"], dims.get("src")): value for dims, value in db.session.execute(query)}
+
+
+def live_sessions(tz, date):
+    """The stored ``(count, microseconds)`` of the day's sessions so far, or None when the
+    counted stretch kept none (counted before they were kept: the next refresh keeps them)."""
+    query = sa.select(DailyMetric.name, DailyMetric.value).where(
+        DailyMetric.name.in_([LIVE_SESSIONS, LIVE_SESSION_MICROSECONDS]),
+        DailyMetric.date == date,
+        DailyMetric.dimensions["tz"].as_string() == tz,
+    )
+    figures = dict(db.session.execute(query).all())
+    if len(figures) < 2:
+        return None
+    return figures[LIVE_SESSIONS], figures[LIVE_SESSION_MICROSECONDS]
 
 
 def event_counts(tz, day, until):

@@ -26,6 +26,22 @@ from .periods import Day, days_between
 
 
 @dataclass(frozen=True)
+class LiveSessions:
+    """A day's sessions from its live count: those up to ``until`` summed (``count``,
+    ``microseconds``); the parts of its newer events are read raw."""
+
+    day: Day
+    until: object
+    count: int
+    microseconds: int
+
+    @property
+    def newest(self):
+        """The span of the day still read raw."""
+        return Day(self.day.date, self.until, self.day.end)
+
+
+@dataclass(frozen=True)
 class Split:
     """Days of a report: ``stored`` (finished, up to ``rolled``) and ``recent`` (the rest:
     finished days after ``rolled``, each apart, then today on as one ``Day``)."""
@@ -116,6 +132,19 @@ def session_parts(tz, days, marks):
         SessionDay.tz == tz, SessionDay.date.in_(list(counted))
     )
     return sa.union_all(kept, rows)
+
+
+def live_sessions(tz, days, marks):
+    """``LiveSessions`` when the ``days`` after the stored ones are a single day (today, as a
+    rule) whose live count is current and summed its sessions; else None."""
+    if len(days) != 1:
+        return None
+    [day] = days
+    until = live.counted(tz, days, marks, activity=True).get(day.date)
+    figures = live.live_sessions(tz, day.date) if until is not None else None
+    if figures is None:
+        return None
+    return LiveSessions(day, until, *figures)
 
 
 def page_views(tz, days, marks):

@@ -100,8 +100,8 @@ def store_users(tz, days):
 
 def store_sessions(tz, days):
     """Replace the days' session parts, then mark ``shared`` every part whose session id has
-    a part on another finished day. A flag left true after that other part went only costs a
-    merge."""
+    a part on another finished day, and today's parts of the sessions the days share. A flag
+    left true after that other part went only costs a merge."""
     dates = [d.date for d in days]
     db.session.execute(sa.delete(SessionDay).where(SessionDay.tz == tz, SessionDay.date.in_(dates)))
     _known_to_planner(SessionDay.__table__, add_sessions(tz, days))
@@ -121,6 +121,18 @@ def store_sessions(tz, days):
             SessionDay.shared.is_(False),
             SessionDay.session_id.in_(ids),
             elsewhere,
+        )
+        .values(shared=True)
+    )
+    # Today's parts of sessions these days share, for reports of today (``rollup.live``
+    # marks the others as it adds them).
+    db.session.execute(
+        sa.update(SessionDay)
+        .where(
+            SessionDay.tz == tz,
+            SessionDay.date == today_in(zone(tz)),
+            SessionDay.shared.is_(False),
+            SessionDay.session_id.in_(ids),
         )
         .values(shared=True)
     )

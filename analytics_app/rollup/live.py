@@ -3,21 +3,32 @@ page views and event counts for engagement.
 
 Per rolled zone, ``live_day_users`` holds the ids of today's users from local midnight up to
 ``covered_until`` and ``live_days`` their number; each rollup adds only the users first seen
-since the last one (``reports.live`` reads them). Today's rows of ``session_days`` and
-``page_days`` and the ``live_events`` metrics grow the same way, a part per stretch (the
-finished day's rollup replaces them with one row per session and page). The rollup has moved
-the boundary to ``covered_until`` before this runs, so the count is exact
+since the last one (``reports.live`` reads them). Today's rows of ``session_days`` (one per
+session, marked ``shared`` when the session has a part on an earlier day) and ``page_days``
+and the ``live_events`` metrics grow the same way, and the ``live_sessions`` metrics sum
+today's sessions (the finished day's rollup replaces them all with its own rows). The rollup
+has moved the boundary to ``covered_until`` before this runs, so the count is exact
 (``rollup.protocol``).
 """
 
 from datetime import timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 
 from ..extensions import db
 from ..models import DailyMetric, LiveDay, LiveDayUser, PageDay, SessionDay
 from ..reports import raw
-from ..reports.live import LIVE_EVENTS, covered, is_stale, live_events, newcomers
+from ..reports.activity import session_figures
+from ..reports.live import (
+    LIVE_EVENTS,
+    LIVE_SESSION_MICROSECONDS,
+    LIVE_SESSIONS,
+    covered,
+    is_stale,
+    live_events,
+    newcomers,
+)
 from ..reports.periods import Day, as_utc, day_in, today_in
 from ..reports.stored import dimensions
 from . import breakdowns
@@ -50,6 +61,7 @@ def _add_activity(tz, date, lo, hi):
     floor = db.session.scalar(sa.select(sa.func.max(SessionDay.id))) or 0
     add_sessions(tz, stretch)
     _merge_sessions(tz, date, floor)
+    _mark_shared(tz, date, floor)
     add_pages(tz, stretch)
     counts = live_events(tz, date)
     [newer] = raw.event_counts([(lo, hi)])
@@ -60,8 +72,10 @@ def _add_activity(tz, date, lo, hi):
         {"date": date, "name": LIVE_EVENTS, "dimensions": dimensions(tz, type=t, src=s), "value": v}
         for (t, s), v in counts.items()
     ]
-    if rows:
-        db.session.execute(sa.insert(DailyMetric), rows)
+    sessions, microseconds = session_figures(tz, [date])[date]
+    for name, value in ((LIVE_SESSIONS, sessions), (LIVE_SESSION_MICROSECONDS, microseconds)):
+        rows.append({"date": date, "name": name, "dimensions": dimensions(tz), "value": value})
+    db.session.execute(sa.insert(DailyMetric), rows)
 
 
 def _merge_sessions(tz, date, floor):
@@ -99,11 +113,37 @@ def _merge_sessions(tz, date, floor):
     )
 
 
+def _mark_shared(tz, date, floor):
+    """Mark ``shared`` the day's rows the stretch added or folded (after ``floor``) whose
+    session has a part on an earlier day of the zone.
+
+    A report of today then merges only those, and the sessions of its newest events, with the
+    stored days' parts; every other session of the day is counted in the day's figures
+    (``reports.activity.sessions``). A finished day stored later marks today's sessions it
+    shares (``rollup.activity.store_sessions``). One probe of the session id's index per row,
+    as a scalar subquery (as ``reports.live.newcomers``): a join might read every stored part.
+    """
+    other = aliased(SessionDay)
+    earlier = sa.select(sa.literal(1)).where(
+        other.session_id == SessionDay.session_id, other.tz == tz, other.date < date
+    )
+    db.session.execute(
+        sa.update(SessionDay)
+        .where(
+            SessionDay.tz == tz,
+            SessionDay.date == date,
+            SessionDay.id > floor,
+            earlier.limit(1).scalar_subquery().is_not(None),
+        )
+        .values(shared=True)
+    )
+
+
 def _forget_activity(tz, date, sessions=True):
-    """Delete the day's event counts so far, and unless told not to, its sessions and pages
-    (only ever today's: finished days' rows are the rollup's)."""
+    """Delete the day's event counts and session figures so far, and unless told not to, its
+    sessions and pages (only ever today's: finished days' rows are the rollup's)."""
     metrics = sa.delete(DailyMetric).where(
-        DailyMetric.name == LIVE_EVENTS,
+        DailyMetric.name.in_([LIVE_EVENTS, LIVE_SESSIONS, LIVE_SESSION_MICROSECONDS]),
         DailyMetric.date == date,
         DailyMetric.dimensions["tz"].as_string() == tz,
     )
