@@ -27,26 +27,41 @@ def conditions(filters):
     return clauses
 
 
-def _numbered(spans):
-    """A CTE of numbered UTC spans, ``WITH spans(n, lo, hi) AS (VALUES …)``."""
-    values = sa.values(
-        sa.column("n", sa.Integer),
-        sa.column("lo", Timestamp),
-        sa.column("hi", Timestamp),
-        name="spans",
-    )
-    return values.data([(n, lo, hi) for n, (lo, hi) in enumerate(spans)]).cte("spans")
+class _Numbered:
+    """Numbered UTC spans as a CTE, ``WITH spans(n, lo, hi) AS (VALUES …)``, and their join
+    to the events in them.
 
+    The join alone gives PostgreSQL no constant bounds, so it reads every partition of
+    ``events``, today's whole partition included (the soak: two empty days of a month's DAU
+    series cost 0.3-0.7 s, more as today grew); the bounds of all the spans, as constants,
+    let it prune the others away (as ``daily._joined`` does for days).
+    """
 
-def _in_span(numbered):
-    return sa.and_(events.c.ts >= numbered.c.lo, events.c.ts < numbered.c.hi)
+    def __init__(self, spans):
+        values = sa.values(
+            sa.column("n", sa.Integer),
+            sa.column("lo", Timestamp),
+            sa.column("hi", Timestamp),
+            name="spans",
+        )
+        self.cte = values.data([(n, lo, hi) for n, (lo, hi) in enumerate(spans)]).cte("spans")
+        self.c = self.cte.c
+        self.bounds = (
+            [events.c.ts >= min(lo for lo, _ in spans), events.c.ts < max(hi for _, hi in spans)]
+            if spans
+            else []
+        )
+
+    def joined(self):
+        span = sa.and_(events.c.ts >= self.c.lo, events.c.ts < self.c.hi, *self.bounds)
+        return self.cte.join(events, span)
 
 
 def _active(numbered, filters):
     """``SELECT DISTINCT n, user_id``: which users had (filtered) events in which span."""
     return (
         sa.select(numbered.c.n, events.c.user_id)
-        .select_from(numbered.join(events, _in_span(numbered)))
+        .select_from(numbered.joined())
         .where(*conditions(filters))
         .distinct()
     )
@@ -70,7 +85,7 @@ def distinct_users(spans, filters=NO_FILTERS):
             .subquery()
         )
         return [db.session.scalar(sa.select(sa.func.count()).select_from(users))]
-    numbered = _numbered(spans)
+    numbered = _Numbered(spans)
     pairs = _active(numbered, filters).subquery()
     query = sa.select(pairs.c.n, sa.func.count()).group_by(pairs.c.n)
     counts = dict(db.session.execute(query).all())
@@ -86,7 +101,7 @@ def trailing_active_users(spans, lengths, filters=NO_FILTERS):
     next active day or the end of the ``length`` days, whichever comes first, and a running
     sum of those steps is the count (DAU is length 1, WAU 7, MAU 30).
     """
-    numbered = _numbered(spans)
+    numbered = _Numbered(spans)
     user_days = _active(numbered, filters).cte("user_days")
     following = sa.func.lead(user_days.c.n).over(
         partition_by=user_days.c.user_id, order_by=user_days.c.n
@@ -133,10 +148,10 @@ def event_counts(spans, filters=NO_FILTERS):
     """Count events per span by (type, src); return ``[{(type, src): count}]`` per span."""
     if not spans:
         return []
-    numbered = _numbered(spans)
+    numbered = _Numbered(spans)
     query = (
         sa.select(numbered.c.n, events.c.type, events.c.src, sa.func.count())
-        .select_from(numbered.join(events, _in_span(numbered)))
+        .select_from(numbered.joined())
         .where(*conditions(filters))
         .group_by(numbered.c.n, events.c.type, events.c.src)
     )
@@ -201,7 +216,7 @@ def retention(cohort_days, horizon_days, offsets, filters=NO_FILTERS):
     cohort day: ``retained`` counts cohort users active on cohort day + N.
     """
     spans = [*cohort_days, *horizon_days]
-    numbered = _numbered(spans)
+    numbered = _Numbered(spans)
     activity = _active(numbered, filters).cte("activity")
     firsts = (
         sa.select(events.c.user_id, sa.func.min(events.c.ts).label("first_ts"))
@@ -212,7 +227,7 @@ def retention(cohort_days, horizon_days, offsets, filters=NO_FILTERS):
     cohorts = (
         sa.select(numbered.c.n, firsts.c.user_id)
         .select_from(
-            numbered.join(
+            numbered.cte.join(
                 firsts,
                 sa.and_(firsts.c.first_ts >= numbered.c.lo, firsts.c.first_ts < numbered.c.hi),
             )
