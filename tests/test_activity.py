@@ -399,3 +399,24 @@ def test_todays_sessions_are_summed_and_only_those_crossing_days_merged(
         db.session.commit()
     assert {"from-yesterday", "UTC"} <= {s for (s,) in query(app, shared, d=today("UTC"))}
     assert_exact(client, everything, "UTC")
+
+
+def test_todays_parts_from_before_their_figures_were_kept_are_marked(app, client, rows):
+    """A live count left by a version that kept no session figures (nor marks): reports merge
+    every part until the next refresh keeps the figures and marks all of today's parts."""
+    roll_up(app)
+    with app.app_context():
+        db.session.execute(db.text("DELETE FROM metrics WHERE name LIKE 'live_session%'"))
+        db.session.execute(
+            db.text("UPDATE session_days SET shared = false WHERE date >= :d"),
+            {"d": min(today(tz) for tz in ZONES)},
+        )
+        db.session.commit()
+    for tz in ZONES:
+        assert_exact(client, rows, tz)
+    with app.app_context():  # the worker's next run: today's stretch only, no day stored
+        assert run.roll_up(rolled_zones(app.config)) == 0
+        db.session.remove()
+    assert query(app, "SELECT count(*) FROM metrics WHERE name = 'live_sessions'")[0][0] > 0
+    for tz in ZONES:
+        assert_exact(client, rows, tz)

@@ -27,6 +27,7 @@ from ..reports.live import (
     covered,
     is_stale,
     live_events,
+    live_sessions,
     newcomers,
 )
 from ..reports.periods import Day, as_utc, day_in, today_in
@@ -59,9 +60,11 @@ def _add_activity(tz, date, lo, hi):
     """Add the sessions, page views and event counts of ``[lo, hi)`` to the day's."""
     stretch = [Day(date, lo, hi)]
     floor = db.session.scalar(sa.select(sa.func.max(SessionDay.id))) or 0
+    # Figures not kept yet (a stretch counted before they were): every row gets its mark.
+    marked = floor if live_sessions(tz, date) is not None else 0
     add_sessions(tz, stretch)
     _merge_sessions(tz, date, floor)
-    _mark_shared(tz, date, floor)
+    _mark_shared(tz, date, marked)
     add_pages(tz, stretch)
     counts = live_events(tz, date)
     [newer] = raw.event_counts([(lo, hi)])
@@ -114,8 +117,8 @@ def _merge_sessions(tz, date, floor):
 
 
 def _mark_shared(tz, date, floor):
-    """Mark ``shared`` the day's rows the stretch added or folded (after ``floor``) whose
-    session has a part on an earlier day of the zone.
+    """Mark ``shared`` the day's rows after ``floor`` (those the stretch added or folded)
+    whose session has a part on an earlier day of the zone.
 
     A report of today then merges only those, and the sessions of its newest events, with the
     stored days' parts; every other session of the day is counted in the day's figures
