@@ -6,7 +6,7 @@ by minute: throughput, errors, and the resident memory of every gunicorn worker.
 
 Same app, data and requests as bench/load.py (production gunicorn config, demo data rolled
 up, Redis), plus the worker, whose schedule rolls finished days and today's part up every
-5 minutes, as in production. Targets, checked at the end: after minute 5 the workers' RSS
+minute, as in production. Targets, checked at the end: after minute 5 the workers' RSS
 grows by less than 10 %; the last 5 minutes' throughput is within 15 % of minutes 5-10; no
 errors; every acknowledged event stored. The last line printed is one JSON object.
 """
