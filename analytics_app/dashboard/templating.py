@@ -9,12 +9,16 @@ from .panels import PANELS
 # and a 422 (a refused filter) is swapped in like a success, to show what was wrong.
 # allowScriptTags stays on: off, htmx would strip the figures' <script type="application/json">
 # from swapped panels; no inline JavaScript could run anyway (CSP script-src 'self').
+# No settle delay: htmx processes swapped content and fires htmx:load (on which a panel's chart
+# is drawn) that long after the swap, for CSS transitions between old and new attributes,
+# which the dashboard has none of; a chart is drawn in the task its panel arrives in.
 HTMX_CONFIG = {
     "allowEval": False,
     "includeIndicatorStyles": False,
     "historyCacheSize": 0,
     "refreshOnHistoryMiss": True,
     "selfRequestsOnly": True,
+    "defaultSettleDelay": 0,
     "responseHandling": [
         {"code": "204", "swap": False},
         {"code": "[23]..", "swap": True},

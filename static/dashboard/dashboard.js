@@ -11,31 +11,41 @@
 
   // Charts -------------------------------------------------------------------------------
 
-  function colour(name) {
-    return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+  // The page's chart colours: CSS variables, which follow prefers-color-scheme. Read once for
+  // every chart drawn together (one style computation, not one per trace).
+  function palette() {
+    var style = getComputedStyle(document.documentElement);
+    var read = function (name) {
+      return style.getPropertyValue(name).trim();
+    };
+    return {
+      text: read("--chart-text"),
+      grid: read("--chart-grid"),
+      line: read("--chart-line"),
+      previous: read("--chart-previous"),
+      fill: read("--chart-fill"),
+    };
   }
 
-  // The page's colours (CSS variables, which follow prefers-color-scheme) on a figure's
-  // layout and traces; a trace's meta says whether it is the period shown or the previous one.
-  function themed(figure) {
+  // The palette's colours on a figure's layout and traces; a trace's meta says whether it is
+  // the period shown or the previous one.
+  function themed(figure, colours) {
     var layout = JSON.parse(JSON.stringify(figure.layout));
-    var text = colour("--chart-text");
-    var grid = colour("--chart-grid");
-    layout.font = Object.assign({}, layout.font, { color: text });
+    layout.font = Object.assign({}, layout.font, { color: colours.text });
     ["xaxis", "yaxis"].forEach(function (name) {
       if (!layout[name]) return;
-      layout[name].gridcolor = grid;
-      layout[name].linecolor = grid;
-      layout[name].zerolinecolor = grid;
+      layout[name].gridcolor = colours.grid;
+      layout[name].linecolor = colours.grid;
+      layout[name].zerolinecolor = colours.grid;
     });
     var data = figure.data.map(function (trace) {
       var copy = JSON.parse(JSON.stringify(trace));
-      var line = colour(copy.meta === "previous" ? "--chart-previous" : "--chart-line");
+      var line = copy.meta === "previous" ? colours.previous : colours.line;
       if (copy.type === "bar") {
         copy.marker = Object.assign({}, copy.marker, { color: line });
       } else {
         copy.line = Object.assign({}, copy.line, { color: line });
-        if (copy.fill) copy.fillcolor = colour("--chart-fill");
+        if (copy.fill) copy.fillcolor = colours.fill;
         if (copy.textfont) copy.textfont = Object.assign({}, copy.textfont, { color: line });
       }
       return copy;
@@ -43,15 +53,24 @@
     return { data: data, layout: layout };
   }
 
-  function drawCharts(root) {
+  // The figure (its <script type="application/json">) each chart element has drawn. A chart is
+  // drawn once, as soon as both plotly.js and its panel are there, whichever came first; a
+  // panel swapped in anew brings new elements and is drawn again, and so is every chart when
+  // the colour scheme changes.
+  var drawn = new WeakMap();
+
+  function drawCharts(root, again) {
     if (!window.Plotly || !root.querySelectorAll) return;
     var charts = Array.prototype.slice.call(root.querySelectorAll("[data-figure]"));
     if (root.matches && root.matches("[data-figure]")) charts.push(root);
+    var colours = null;
     charts.forEach(function (element) {
       var source = document.getElementById(element.dataset.figure);
-      if (!source) return;
-      var figure = themed(JSON.parse(source.textContent));
+      if (!source || (!again && drawn.get(element) === source)) return;
+      colours = colours || palette();
+      var figure = themed(JSON.parse(source.textContent), colours);
       window.Plotly.react(element, figure.data, figure.layout, PLOTLY_CONFIG);
+      drawn.set(element, source);
     });
   }
 
@@ -73,7 +92,7 @@
 
   if (DARK && DARK.addEventListener) {
     DARK.addEventListener("change", function () {
-      drawCharts(document);
+      drawCharts(document, true);
     });
   }
 

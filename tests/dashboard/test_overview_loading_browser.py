@@ -1,6 +1,7 @@
 """How the overview loads in Chromium: plotly.js fetched once, run after the panels have been
-asked for; on a reload the panels are revalidated (304) rather than sent again, and an event
-ingested in between shows at once."""
+asked for; each chart drawn once, as soon as both plotly.js and its panel are there; on a
+reload the panels are revalidated (304) rather than sent again, and an event ingested in
+between shows at once."""
 
 from browsing import (  # noqa: F401 - fixtures, requested by name
     browser_fixture,
@@ -30,6 +31,28 @@ ORDER = """[Math.min(...performance.getEntriesByType('resource')
   .filter((entry) => new URL(entry.name).pathname.startsWith('/dashboard/panels/'))
   .map((entry) => entry.startTime)), window.plotlyRanAt]"""
 EVENTS = "#tile-events .tile-value"
+# Counts each chart's drawings (Plotly.react calls) by the chart's id, in window.draws.
+COUNT_DRAWS = """
+window.draws = {};
+Object.defineProperty(window, 'Plotly', {configurable: true, set(value) {
+  const react = value.react;
+  value.react = function (element, ...rest) {
+    window.draws[element.id] = (window.draws[element.id] || 0) + 1;
+    return react.call(this, element, ...rest);
+  };
+  Object.defineProperty(window, 'Plotly', {value, writable: true});
+}});
+"""
+# Whether the DAU chart is drawn by the time the task that put its panel in the page is over
+# (a mutation observer's callback runs right after that task's script), in window.dauOnArrival.
+WATCH_DAU = """() => {
+  delete window.dauOnArrival;
+  new MutationObserver((changes, observer) => {
+    if (!document.getElementById('dau-chart')) return;
+    window.dauOnArrival = !!document.querySelector('#dau-chart .main-svg');
+    observer.disconnect();
+  }).observe(document.getElementById('panels'), {childList: true, subtree: true});
+}"""
 
 
 def opened(page):
@@ -49,6 +72,43 @@ def test_plotly_runs_once_the_panels_are_asked_for(open_context, site):
     assert page.evaluate(PLOTLY_FETCHES) == 1  # the preload served the script
     first_request, plotly_ran = page.evaluate(ORDER)
     assert first_request < plotly_ran
+
+
+def test_each_chart_is_drawn_once(open_context, site):
+    context, _ = open_context()
+    context.add_init_script(COUNT_DRAWS)
+    page = context.new_page()
+    sign_in(page, site)
+    assert opened(page)
+    assert page.evaluate("window.draws") == {"dau-chart": 1, "types-chart": 1}
+    page.reload()  # the same browser again: plotly.js may well run before the panels arrive
+    assert opened(page)
+    assert page.evaluate("window.draws") == {"dau-chart": 1, "types-chart": 1}
+
+
+def test_a_chart_is_drawn_in_the_task_its_panel_arrives_in(open_context, site):
+    """No settling delay between a panel's arrival and its chart's drawing."""
+    context, _ = open_context()
+    page = context.new_page()
+    sign_in(page, site)
+    assert opened(page)
+    page.evaluate(WATCH_DAU)
+    page.select_option("select[name=type]", "page_view")  # the panels load again
+    assert eventually(lambda: page.evaluate("window.dauOnArrival !== undefined"))
+    assert page.evaluate("window.dauOnArrival") is True
+
+
+def test_the_charts_are_drawn_again_in_the_other_colour_scheme(open_context, site):
+    context, _ = open_context(color_scheme="light")
+    page = context.new_page()
+    sign_in(page, site)
+    assert opened(page)
+    fonts = (
+        "['dau-chart', 'types-chart']"
+        ".map((id) => document.getElementById(id)._fullLayout.font.color)"
+    )
+    page.emulate_media(color_scheme="dark")
+    assert eventually(lambda: page.evaluate(fonts) == ["#cbd5e1", "#cbd5e1"])
 
 
 def test_a_reload_revalidates_the_panels_and_shows_an_ingest_at_once(open_context, site):
