@@ -6,6 +6,7 @@ canonical query back.
 
 import functools
 import zoneinfo
+from datetime import timedelta
 from urllib.parse import unquote
 
 from flask import current_app, request
@@ -16,6 +17,36 @@ from .forms import FilterForm
 
 # The browser's time zone, which the page's script keeps in this cookie.
 ZONE_COOKIE = "analytics_tz"
+
+# The filter bar's date presets, by the name dashboard.js knows them by.
+PRESETS = (
+    ("today", "Today"),
+    ("7d", "Last 7 days"),
+    ("30d", "Last 30 days"),
+    ("90d", "Last 90 days"),
+    ("month", "This month"),
+    ("last-month", "Last month"),
+)
+
+
+def preset_ranges(today):
+    """Each preset's first and last day for ``today``, as dashboard.js's ``presetRange``."""
+    first = today.replace(day=1)
+    last_month = first - timedelta(days=1)
+    return {
+        "today": (today, today),
+        "7d": (today - timedelta(days=6), today),
+        "30d": (today - timedelta(days=29), today),
+        "90d": (today - timedelta(days=89), today),
+        "month": (first, today),
+        "last-month": (last_month.replace(day=1), last_month),
+    }
+
+
+def pressed_preset(chosen):
+    """The preset whose range is the one shown, if any: the page opens with it pressed."""
+    ranges = preset_ranges(chosen.today())
+    return next((name for name, _ in PRESETS if ranges[name] == (chosen.start, chosen.end)), None)
 
 
 @functools.cache

@@ -4,6 +4,7 @@ from ..exports.jobs import status_of
 from ..job_lifecycle import JobStatus
 from ..reports.periods import as_utc
 from .panels import PANELS
+from .selection import PRESETS, pressed_preset
 
 # htmx's settings: no eval (the CSP forbids it anyway), no page snapshots in localStorage,
 # and a 422 (a refused filter) is swapped in like a success, to show what was wrong.
@@ -62,4 +63,6 @@ def register(bp):
     bp.add_app_template_filter(status_of, "job_status")
     bp.add_app_template_global(HTMX_CONFIG, "htmx_config")
     bp.add_app_template_global(JobStatus, "JobStatus")
+    bp.add_app_template_global(PRESETS, "presets")
+    bp.add_app_template_global(pressed_preset)
     bp.add_app_template_global({name: title for name, (title, _) in PANELS.items()}, "panel_titles")

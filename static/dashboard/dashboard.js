@@ -102,15 +102,22 @@
     return date.toISOString().slice(0, 10);
   }
 
+  // One formatter a zone: making one costs far more than using it (the presets ask for
+  // today six times as the page opens).
+  var dayFormats = {};
+
   function todayIn(zone) {
-    var options = { year: "numeric", month: "2-digit", day: "2-digit" };
-    try {
-      options.timeZone = zone;
-      return new Intl.DateTimeFormat("en-CA", options).format(new Date());
-    } catch (error) {
-      delete options.timeZone; // an unknown zone: the server will say so
-      return new Intl.DateTimeFormat("en-CA", options).format(new Date());
+    if (!dayFormats[zone]) {
+      var options = { year: "numeric", month: "2-digit", day: "2-digit" };
+      try {
+        options.timeZone = zone;
+        dayFormats[zone] = new Intl.DateTimeFormat("en-CA", options);
+      } catch (error) {
+        delete options.timeZone; // an unknown zone: the server will say so
+        dayFormats[zone] = new Intl.DateTimeFormat("en-CA", options);
+      }
     }
+    return dayFormats[zone].format(new Date());
   }
 
   // [start, end] of a preset, as YYYY-MM-DD, for today in the filter bar's zone.
@@ -258,9 +265,33 @@
     if (question && !window.confirm(question)) event.preventDefault();
   });
 
+  // After plotly.js and the panels when the browser is idle (within a second at most).
+  function whenIdle(callback) {
+    if (window.requestIdleCallback) window.requestIdleCallback(callback, { timeout: 1000 });
+    else window.setTimeout(callback, 200);
+  }
+
+  function hasZoneCookie() {
+    return document.cookie.split("; ").some(function (cookie) {
+      return cookie.indexOf(ZONE_COOKIE + "=") === 0;
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     loadPlotly();
-    markPresets();
-    followBrowserZone();
+    // Both go through Intl, whose first use in a page sets ICU up: 20-80 ms of the main
+    // thread, which would hold up plotly.js and the panels. The server has pressed the
+    // preset shown and opened the page in the zone the cookie names: with the cookie set,
+    // checking that the browser is still in that zone waits for an idle moment. A first
+    // visit (no cookie) follows the browser's zone at once, before the panels are drawn.
+    if (hasZoneCookie()) {
+      whenIdle(function () {
+        markPresets();
+        followBrowserZone();
+      });
+    } else {
+      markPresets();
+      followBrowserZone();
+    }
   });
 })();

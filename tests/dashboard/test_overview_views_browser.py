@@ -69,6 +69,10 @@ def test_date_presets_set_the_range_in_the_address_and_the_panels(open_context, 
     page.wait_for_url(re.compile(rf"start={last.replace(day=1)}&end={last}"))
     expect(page.locator("[data-preset='last-month']")).to_have_attribute("aria-pressed", "true")
     expect(page.locator("[data-preset='7d']")).to_have_attribute("aria-pressed", "false")
+    # The page at that address comes with that preset pressed (the script need not run).
+    served = page.context.request.get(page.url).text()
+    assert 'data-preset="last-month" aria-pressed="true"' in served
+    assert served.count('aria-pressed="true"') == 1
 
     page.click("text=Today")
     page.wait_for_url(re.compile(rf"start={today}&end={today}"))
@@ -86,6 +90,18 @@ def test_the_browsers_time_zone_is_the_default_one(open_context, site):
 
     # A page rendered before the server knew the zone switches to it at once.
     page.context.clear_cookies(name="analytics_tz")
+    page.goto(site.url + "/dashboard")
+    page.wait_for_url(re.compile(r"tz=Asia/Tokyo"))
+    expect(page.locator(".summary-bar .range")).to_contain_text("Asia/Tokyo")
+    page.wait_for_selector("#dau-chart .main-svg")
+
+    # A cookie naming another zone (the browser has moved since): the page follows the
+    # browser's zone too, once it has opened.
+    host = urlsplit(site.url).hostname
+    stale = {"name": "analytics_tz", "value": "Europe/Paris", "domain": host, "path": "/dashboard"}
+    page.context.add_cookies([stale])
+    served = page.context.request.get(site.url + "/dashboard").text()
+    assert 'name="tz" value="Europe/Paris"' in served
     page.goto(site.url + "/dashboard")
     page.wait_for_url(re.compile(r"tz=Asia/Tokyo"))
     expect(page.locator(".summary-bar .range")).to_contain_text("Asia/Tokyo")
