@@ -62,3 +62,11 @@ def create_app(env=None):
     errors.init_app(app)  # after api: replaces flask-smorest's own HTTPException handler
     cli.init_app(app)
     return app
+
+
+def warm_up(app):
+    """Build what a new web process's first requests would otherwise build, before it takes
+    any (gunicorn's ``post_worker_init``): the dashboard's templates and charts."""
+    from .dashboard.warm import warm_up as warm_up_dashboard
+
+    warm_up_dashboard(app)

@@ -89,6 +89,17 @@ def when_ready(server):
         server.log.info("Serving metrics at http://%s/metrics", METRICS_BIND)
 
 
+def post_worker_init(worker):
+    """Compile the templates and build the charts once before the worker takes a request:
+    otherwise the first pages each worker serves (after every start and recycling) pay it."""
+    from flask import Flask
+
+    from analytics_app import warm_up
+
+    if isinstance(worker.wsgi, Flask):  # the app itself (gunicorn may be given another)
+        warm_up(worker.wsgi)
+
+
 def child_exit(server, worker):
     """Let Prometheus drop a dead worker's live gauges (its counters keep counting)."""
     from prometheus_client import multiprocess
