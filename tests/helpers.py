@@ -12,6 +12,7 @@ from requests.adapters import HTTPAdapter
 from sqlalchemy import text
 from werkzeug.serving import make_server
 
+from analytics_app import erasure
 from analytics_app.extensions import db
 
 SECRET = "test-secret-Vq3Rk8Zp1Lm7Nw4Xs9Bt2Hy6Dc5Gf0JuEa-oW7iT1yU2eR3qS4aZ5xC6vB8nM9kL0"
@@ -135,6 +136,24 @@ def execute(app, sql, **params):
         db.session.execute(text(sql), params)
         db.session.commit()
         db.session.remove()
+
+
+def postgres(app):
+    """Whether the app runs on PostgreSQL (the rollups' bitmaps and funnel rows are its own)."""
+    return app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")
+
+
+def erase_numbered(app, user_id):
+    """Erase ``user_id`` (request and run, as the worker does); return the number the
+    rollups gave the user before, or None (SQLite numbers no one)."""
+    numbered = postgres(app) and query(
+        app, "SELECT number FROM user_numbers WHERE user_id = :u", u=user_id
+    )
+    with app.app_context():
+        job = erasure.request_erasure(user_id, "test", "request")
+        erasure.run(job.id)
+        db.session.remove()
+    return numbered[0][0] if numbered else None
 
 
 def today(tz="UTC"):

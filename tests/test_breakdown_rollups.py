@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from test_activity import recent_rows
 
-from analytics_app import erasure, retention
+from analytics_app import retention
 from analytics_app.models.breakdowns import LIVE
 from analytics_app.reports import stored_breakdowns
 from analytics_app.reports.breakdowns import Dimension
@@ -19,7 +19,7 @@ from analytics_app.rollup import live, run
 
 import report_oracle as oracle
 from dataset import FIRST_DAY, Row, generate, store
-from helpers import Client, execute, make_token, query, today
+from helpers import Client, erase_numbered, execute, make_token, postgres, query, today
 
 ZONES = ["UTC", "America/New_York"]
 READ = make_token(scope="analytics:read")
@@ -132,10 +132,6 @@ def stored_share(app, tz):
     return used, total
 
 
-def postgres(app):
-    return app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")
-
-
 @pytest.mark.parametrize("tz", ZONES)
 def test_stored_breakdowns_answer_what_raw_events_do(app, client, rows, tz):
     assert_exact(client, rows, tz)  # nothing rolled up: raw events
@@ -198,15 +194,9 @@ def test_late_events_are_exact_at_once_and_after_the_next_rollup(app, client, ro
 
 def test_an_erased_user_leaves_no_bit_and_breakdowns_stay_exact(app, client, rows):
     roll_up(app)
-    numbered = postgres(app) and query(
-        app, "SELECT number FROM user_numbers WHERE user_id = 'user-003'"
-    )
-    with app.app_context():
-        job = erasure.request_erasure("user-003", "test", "request")
-        erasure.run(job.id)
+    number = erase_numbered(app, "user-003")
     remaining = [row for row in rows if row.user_id != "user-003"]
-    if numbered:
-        [(number,)] = numbered
+    if number is not None:
         chunk, bit = divmod(number, 65536)
         set_bits = query(
             app,

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from test_activity import recent_rows
 
-from analytics_app import erasure, retention
+from analytics_app import retention
 from analytics_app.reports import stored_funnels
 from analytics_app.reports.range import Filters, ReportRange
 from analytics_app.reports.steps import Funnel, parse_step, parse_window
@@ -19,7 +19,7 @@ from analytics_app.rollup import run
 
 import report_oracle as oracle
 from dataset import FIRST_DAY, LAST_DAY, TYPES, Row, generate, store
-from helpers import Client, execute, make_token, query, today
+from helpers import Client, erase_numbered, execute, make_token, postgres, query, today
 
 ZONES = ["UTC", "America/New_York"]
 READ = make_token(scope="analytics:read")
@@ -90,10 +90,6 @@ def client(app, serve):
 def roll_up(app):
     with app.app_context():
         run.roll_up(rolled_zones(app.config), FIRST_DAY - timedelta(days=1))
-
-
-def postgres(app):
-    return app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")
 
 
 def ranges(tz):
@@ -188,15 +184,9 @@ def test_late_events_are_exact_at_once_and_after_the_next_rollup(app, client, ro
 
 def test_an_erased_user_leaves_no_row_and_funnels_stay_exact(app, client, rows):
     roll_up(app)
-    numbered = postgres(app) and query(
-        app, "SELECT number FROM user_numbers WHERE user_id = 'user-003'"
-    )
-    with app.app_context():
-        job = erasure.request_erasure("user-003", "test", "request")
-        erasure.run(job.id)
+    number = erase_numbered(app, "user-003")
     remaining = [row for row in rows if row.user_id != "user-003"]
-    if numbered:
-        [(number,)] = numbered
+    if number is not None:
         assert query(app, "SELECT count(*) FROM funnel_days WHERE number = :n", n=number) == [(0,)]
     assert_exact(client, remaining, "America/New_York")
     roll_up(app)

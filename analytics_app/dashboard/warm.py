@@ -14,7 +14,7 @@ from . import charts, revalidation
 
 def _series(days, complete_days):
     return [
-        {"date": f"2026-01-{day:02d}", "dau": day, "complete": day <= complete_days}
+        {"date": f"2026-01-{day:02d}", "dau": day * 3, "complete": day <= complete_days}
         for day in range(1, days + 1)
     ]
 
@@ -26,11 +26,16 @@ def _steps(*users):
     ]
 
 
-def build_every_chart():
-    """One figure of every shape the dashboard draws (their values do not matter)."""
-    charts.dau(_series(3, 2), previous=_series(3, 3))
-    charts.events_by_type({"page_view": 2, "button_click": 1})
-    charts.funnel(_steps(2, 1), previous=_steps(2, 1))
+def every_chart():
+    """One figure of every shape the dashboard draws (their values do not matter): the DAU
+    chart with a partial day and compared, the types' bars, a funnel alone and compared."""
+    return [
+        charts.dau(_series(7, 6)),
+        charts.dau(_series(7, 7), previous=_series(7, 7)),
+        charts.events_by_type({"page_view": 12, "button_click": 3}),
+        charts.funnel(_steps(10, 4)),
+        charts.funnel(_steps(10, 4), previous=_steps(8, 2)),
+    ]
 
 
 def warm_up(app):
@@ -39,4 +44,4 @@ def warm_up(app):
         for name in app.jinja_env.list_templates(filter_func=lambda name: name.endswith(".html")):
             app.jinja_env.get_template(name)
         revalidation.release()
-    build_every_chart()
+    every_chart()

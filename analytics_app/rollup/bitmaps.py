@@ -8,7 +8,9 @@ dimension (``GROUPING SETS``).
 """
 
 import sqlalchemy as sa
+from flask import current_app
 
+from ..extensions import db
 from ..models.breakdowns import CHUNK_BITS
 from ..models.types import Timestamp
 
@@ -27,6 +29,18 @@ NUMBER_USERS = sa.text("""
 users already numbered, as ``ON CONFLICT`` alone would). Erased users get none: a rollup
 reading their last events while the erasure deletes them would otherwise store the id again
 after erasure dropped it (the erasure's marks recompute those days anyway)."""
+
+
+def number_users_and_keep(span, keys):
+    """Number the users of ``span`` (``{"lo", "hi"}``) not numbered yet; return those of the
+    payload ``keys`` with at most ``ROLLUP_PAYLOAD_VALUES`` distinct values there (a key with
+    more is not stored for the stretch: reports read it raw)."""
+    db.session.execute(NUMBER_USERS, span)
+    if not keys:
+        return []
+    counts = db.session.execute(distinct_values(keys), span | key_params(keys)).one()
+    cap = current_app.config["ROLLUP_PAYLOAD_VALUES"]
+    return [key for key, count in zip(keys, counts, strict=True) if count <= cap]
 
 
 def distinct_values(keys):

@@ -64,13 +64,7 @@ def _add_rows(tz, value, days, lo, hi, keys):
     type, src and those of ``keys`` with at most ``ROLLUP_PAYLOAD_VALUES`` values there;
     return the other keys. Numbers the stretch's new users first."""
     span = {"lo": lo, "hi": hi}
-    db.session.execute(bitmaps.NUMBER_USERS, span)
-    counts = []
-    if keys:
-        query = bitmaps.distinct_values(keys)
-        counts = db.session.execute(query, span | bitmaps.key_params(keys)).one()
-    cap = current_app.config["ROLLUP_PAYLOAD_VALUES"]
-    kept = [key for key, count in zip(keys, counts, strict=True) if count <= cap]
+    kept = bitmaps.number_users_and_keep(span, keys)
     params = span | {"date": value, "days": days, "tz": tz} | bitmaps.key_params(kept)
     db.session.execute(bitmaps.rows_sql(kept), params)
     return [key for key in keys if key not in kept]

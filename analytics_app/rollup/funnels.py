@@ -12,7 +12,6 @@ with the new keys).
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
-from flask import current_app
 
 from ..extensions import db
 from ..models import FunnelCover, FunnelDay, UserNumber
@@ -83,14 +82,7 @@ def _store_day(day, tz):
     for model in (FunnelDay, FunnelCover):
         db.session.execute(sa.delete(model).where(model.tz == tz, model.date == day.date))
     span = {"lo": day.start, "hi": day.end}
-    db.session.execute(bitmaps.NUMBER_USERS, span)
-    keys = payload_keys()
-    counts = []
-    if keys:
-        query = bitmaps.distinct_values(keys)
-        counts = db.session.execute(query, span | bitmaps.key_params(keys)).one()
-    cap = current_app.config["ROLLUP_PAYLOAD_VALUES"]
-    kept = [key for key, count in zip(keys, counts, strict=True) if count <= cap]
+    kept = bitmaps.number_users_and_keep(span, payload_keys())
     named = {f"k{n}": key for n, key in enumerate(kept)}
     db.session.execute(_kinds_sql(kept), span | named)
     midnight = (day.start - EPOCH) // MICROSECOND

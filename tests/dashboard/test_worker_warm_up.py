@@ -36,7 +36,7 @@ def test_the_warm_up_imports_what_the_charts_need():
     script = (
         "import sys, json\n"
         "from analytics_app.dashboard import charts, warm\n"
-        "warm.build_every_chart()\n"
+        "warm.every_chart()\n"
         "before = set(sys.modules)\n"
         "charts.dau([{'date': '2026-05-01', 'dau': 4, 'complete': True},"
         " {'date': '2026-05-02', 'dau': 2, 'complete': False}],"
