@@ -16,7 +16,7 @@ cannot answer, and the report counts raw events, as it always has.
 """
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 import sqlalchemy as sa
 
@@ -31,7 +31,7 @@ class LiveSessions:
     ``microseconds``); the parts of its newer events are read raw."""
 
     day: Day
-    until: object
+    until: datetime
     count: int
     microseconds: int
 
