@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 from _services import stop_on_signals
-from first_load import arguments, open_overview, overview_server
+from first_load import arguments, open_overview, overview_server, watched_context
 
 # Times each Plotly.react call (the charts' drawing) on the page's own clock.
 TIME_CHARTS = """
@@ -127,7 +127,7 @@ def main():
     results = []
     with overview_server(args) as (browser, site, state):
         for run in range(args.runs + 1):
-            context = browser.new_context(storage_state=state)  # an empty cache
+            context = watched_context(browser, state)
             context.add_init_script(TIME_CHARTS)
             page = context.new_page()
             for kind in ("cold", "warm"):
