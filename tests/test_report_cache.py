@@ -8,6 +8,8 @@ import pytest
 
 from analytics_app.extensions import db
 from analytics_app.metrics import REPORT_CACHE
+from analytics_app.reports import cache, service
+from analytics_app.reports.range import ReportRange
 from analytics_app.reports.stored import rolled_zones
 from analytics_app.retention import clean_up
 from analytics_app.rollup import run
@@ -128,6 +130,25 @@ def test_reports_work_when_the_cache_is_down(make_app, serve):
     client = Client(serve(app).url, ADMIN)
     client.ingest([make_event()])
     assert get(client, "dau", date=utc_today())["dau"] == 1
+
+
+def test_only_from_the_cache_a_report_is_read_or_refused_never_computed(app, make_app, client):
+    today = utc_today().isoformat()
+    rng = ReportRange.from_params({"tz": "UTC", "start": today, "end": today})
+    with app.app_context():
+        with pytest.raises(cache.NotCached), cache.cached_only():
+            service.dau(rng)  # not asked yet
+        computed = service.dau(rng)
+        with cache.cached_only():
+            assert service.dau(rng) == computed
+        db.session.remove()
+    assert client.ingest([make_event()]).status_code == 200
+    away = make_app(REPORT_CACHE_SECONDS="60", REDIS_URL="redis://127.0.0.1:1/0")
+    for changed in (app, away):  # a write since; the cache unreachable
+        with changed.app_context():
+            with pytest.raises(cache.NotCached), cache.cached_only():
+                service.dau(rng)
+            db.session.remove()
 
 
 def test_emptied_tables_do_not_bring_back_cached_figures(app, client):

@@ -1,9 +1,11 @@
 """The overview page and its HTMX fragments: the panels, each loaded on its own.
 
-The page itself runs no report: it carries the filter bar and one placeholder per panel,
-which asks for its panel as soon as it is shown. A panel whose report fails (past the
+The page itself runs no report: it carries the filter bar and, for each panel, either the
+panel ready, when the report cache holds its figures (``reports.cache.cached_only``), or a
+placeholder that asks for it as soon as it is shown. A panel whose report fails (past the
 statement time limit, or with the database away) answers with a message and a retry in its
-own place; the rest of the page is untouched.
+own place; the rest of the page is untouched. Like the panels, the page is revalidated
+(``revalidation``): opened again with nothing changed, it is a 304 holding every panel.
 """
 
 import csv
@@ -11,13 +13,15 @@ import functools
 import io
 import logging
 
-from flask import Blueprint, Response, abort, render_template, request, url_for
+from flask import Blueprint, Response, abort, g, render_template, request, session, url_for
 from htmx_flask import make_response
+from markupsafe import Markup
 from sqlalchemy.exc import OperationalError
 
 from ..errors import DATABASE_RETRY_AFTER_SECONDS
 from ..exports.response import MEDIA_TYPES, report_file
 from ..extensions import db
+from ..reports.cache import NotCached, cached_only
 from ..reports.timeout import ReportTimeoutError, statement_timeout
 from . import panels, revalidation, selection
 from .access import login_required, passive
@@ -38,10 +42,24 @@ def time_zones():
 @bp.get("")
 @login_required
 def index():
-    """The overview; an HTMX request from the filter bar gets the panels' placeholders."""
+    """The overview; an HTMX request from the filter bar gets the panels alone."""
     chosen, form, errors = selection.parse(request.args)
     previous = None if errors else selection.previous(chosen, form)
     query = selection.query(chosen, previous)
+    partial = bool(request.htmx) and not request.htmx.history_restore_request
+    # The page's validator is that of what it shows with the number of panels it holds
+    # ready: a copy holding them all is kept until something changes; one holding fewer
+    # (the cache lacked the rest when it was made) is replaced once the cache has more.
+    shown = None
+    if not errors and not session.get("_flashes"):  # a message is shown once
+        user = (g.user.email, g.user.is_admin)  # the page's header
+        shown = revalidation.etag("page", partial, user, chosen.key(), query, chosen.today())
+        if unchanged := revalidation.not_modified(f"{shown}-{len(panels.FROM_CACHE)}"):
+            return _varied(unchanged)
+    ready = {} if errors else _cached_panels(chosen, previous, query)
+    tag = shown and f"{shown}-{len(ready)}"
+    if tag and (unchanged := revalidation.not_modified(tag)):
+        return _varied(unchanged)
     context = {
         "selection": chosen,
         "previous": previous,
@@ -49,15 +67,46 @@ def index():
         "form": form,
         "errors": errors,
         "zones": time_zones(),
+        "ready": ready,
     }
     status = 422 if errors else 200
-    if request.htmx and not request.htmx.history_restore_request:
+    if partial:
         url = url_for(".index", **query) if status == 200 else False
         response = make_response(render_template("_panels.html", **context), status, push_url=url)
     else:
         response = make_response(render_template("overview.html", **context), status)
+    response = _varied(response)
+    return revalidation.revalidated(response, tag) if tag else response
+
+
+def _varied(response):
+    """The page and the filter bar's partial share an address."""
     response.vary.add("HX-Request")
     return response
+
+
+def _cached_panels(chosen, previous, query):
+    """The panels whose figures the report cache holds, rendered as their fragments are, by
+    name: the first ones of ``panels.FROM_CACHE``. The first panel that would have to run a
+    report ends the search: on live data, where a write changes today's figures, the ones
+    after it would not be cached either. It and the rest load themselves."""
+    ready = {}
+    for name in panels.FROM_CACHE:
+        try:
+            with cached_only():
+                context = panels.PANELS[name][1](chosen, previous)
+        except NotCached:
+            break
+        except Exception:
+            # Its placeholder will ask again, and show the failure in the panel's place.
+            log.exception("the overview's %s panel failed from the cache", name)
+            db.session.rollback()
+            break
+        html = render_template(
+            "_panel.html", name=name, state="ready", selection=chosen, query=query, **context
+        )
+        ready[name] = Markup(html)
+    return ready
 
 
 def _failed(name, chosen, query, status, message, headers=None):

@@ -1,7 +1,8 @@
 """The overview's panels: each one's data for a selection, ready for its template.
 
 Every panel is its own HTMX fragment (``overview.panel``), loaded on its own, so a slow report
-holds up only the panel that shows it. A panel asks only for the reports it shows.
+holds up only the panel that shows it; the page carries it ready instead when the report cache
+holds its figures (``overview._cached_panels``). A panel asks only for the reports it shows.
 """
 
 from dataclasses import replace
@@ -192,3 +193,7 @@ PANELS = {
     "sources": ("Events by source", sources),
     "recent": ("Recent events", latest_events),
 }
+
+# The panels whose figures all come through the report cache, so the page can carry them
+# ready when it holds them (overview._cached_panels); the recent events are read afresh.
+FROM_CACHE = tuple(name for name in PANELS if name != "recent")

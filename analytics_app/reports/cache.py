@@ -11,6 +11,10 @@ makes it exact there too.
 Every report is computed here, so here it is sent to the report replica when there is one
 (``source.on_replica``): the watermark is read there too, from the same caught-up state as
 the figures. The figures are computed under the statement time limit (``timeout.bounded``).
+
+Under ``cached_only()`` nothing is computed: a result the cache does not hold (or a cache that
+cannot answer) raises ``NotCached``. The dashboard renders the panels it can that way, at the
+cost of a watermark and a cache read each, without ever waiting on a report.
 """
 
 import hashlib
@@ -19,6 +23,8 @@ import logging
 import threading
 import time
 from collections import OrderedDict
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from flask import current_app
 from redis import RedisError
@@ -32,6 +38,22 @@ log = logging.getLogger(__name__)
 
 MEMORY_ENTRIES = 256
 """How many results a process keeps without Redis (the oldest used go first)."""
+
+_cached_only = ContextVar("cached_only", default=False)
+
+
+class NotCached(Exception):
+    """A report asked for under ``cached_only()`` that would have to be computed."""
+
+
+@contextmanager
+def cached_only():
+    """Within it, reports come from the cache or raise ``NotCached``; none is computed."""
+    token = _cached_only.set(True)
+    try:
+        yield
+    finally:
+        _cached_only.reset(token)
 
 
 class MemoryStore:
@@ -78,7 +100,10 @@ def cached(name, params, span, compute):
 
 def _cached(name, params, span, compute):
     ttl = current_app.config["REPORT_CACHE_SECONDS"]
+    only = _cached_only.get()
     if ttl == 0:
+        if only:
+            raise NotCached(name)
         return compute()
     # The database is part of the key: deployments may share one Redis database.
     database = current_app.config["SQLALCHEMY_DATABASE_URI"]
@@ -90,10 +115,14 @@ def _cached(name, params, span, compute):
     except RedisError as error:
         log.warning("report cache unavailable: %s", error)
         record_report_cache("error")
+        if only:
+            raise NotCached(name) from error
         return compute()
     if hit is not None:
         record_report_cache("hit")
         return json.loads(hit)
+    if only:
+        raise NotCached(name)
     record_report_cache("miss")
     result = compute()
     try:

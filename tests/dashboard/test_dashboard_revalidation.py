@@ -1,5 +1,6 @@
-"""The overview's fragments revalidated by ETag: a browser holding one gets 304 until what it
-shows changes; an ingest answered before the request always shows at once (both databases)."""
+"""The overview and its fragments revalidated by ETag: a browser holding one gets 304 until
+what it shows changes; an ingest answered before the request always shows at once (both
+databases). The page carries ready the panels whose figures the report cache holds."""
 
 import re
 from datetime import UTC, datetime, timedelta
@@ -16,6 +17,7 @@ from analytics_app.dashboard import panels
 
 from dataset import Row, store
 from helpers import Client, make_event, make_token
+from webclient import PASSWORD, csrf_from
 
 RANGE = {"start": "2026-11-02", "end": "2026-11-08", "tz": "UTC"}
 TOTALS = "/dashboard/panels/totals"
@@ -105,3 +107,65 @@ def test_refused_filters_and_failed_panels_are_never_kept(admin, monkeypatch):
     assert failed.status_code == 500
     assert "ETag" not in failed.headers
     assert failed.headers["Cache-Control"] == "no-store"
+
+
+def loading(html, name):
+    return f'data-panel="{name}" data-state="loading"' in html
+
+
+def untimed(html):
+    """``html`` without its CSRF tokens, which carry the time they were signed."""
+    return re.sub(r'name="csrf_token" value="[^"]+"', 'name="csrf_token"', html)
+
+
+@pytest.fixture
+def report_cache(dashboard_app):
+    """The report cache on (the tests' apps run without it), empty."""
+    dashboard_app.config["REPORT_CACHE_SECONDS"] = 300
+    if redis := dashboard_app.extensions.get("redis"):
+        redis.flushdb()  # the test Redis database outlives the tables emptied between tests
+
+
+@pytest.mark.usefixtures("report_cache")
+def test_the_page_holds_every_panel_the_cache_holds_and_is_revalidated(admin, server):
+    empty = admin.get("/dashboard", params=RANGE)  # the cache holds nothing yet
+    assert all(loading(empty.text, name) for name in panels.PANELS)
+    assert empty.headers["Cache-Control"] == "private, no-cache"
+    fragments = {name: ask(admin, f"/dashboard/panels/{name}") for name in panels.FROM_CACHE}
+
+    # The copy of the page without them is replaced by one that holds them.
+    page = admin.get("/dashboard", params=RANGE, headers={"If-None-Match": empty.headers["ETag"]})
+    assert page.status_code == 200
+    assert page.headers["ETag"] != empty.headers["ETag"]
+    for name, fragment in fragments.items():
+        assert fragment.status_code == 200
+        assert untimed(fragment.text).strip() in untimed(page.text), name  # as its fragment
+        assert not loading(page.text, name)
+    assert loading(page.text, "recent")  # read afresh, never from the cache
+
+    again = admin.get("/dashboard", params=RANGE, headers={"If-None-Match": page.headers["ETag"]})
+    assert again.status_code == 304
+    assert again.content == b""
+
+    # A write changes the figures: the page is new, and its panels load the new ones.
+    event = make_event(ts="2026-11-05T12:00:00Z")
+    assert Client(server.url, make_token()).ingest([event]).status_code == 200
+    after = admin.get("/dashboard", params=RANGE, headers={"If-None-Match": page.headers["ETag"]})
+    assert after.status_code == 200
+    assert after.headers["ETag"] != page.headers["ETag"]
+    assert loading(after.text, "totals")
+    assert events_tile(ask(admin, TOTALS).text) == "13"
+    assert events_tile(admin.get("/dashboard", params=RANGE).text) == "13"
+
+
+def test_a_message_for_the_page_is_never_hidden_by_a_304(admin):
+    tag = admin.get("/dashboard", params=RANGE).headers["ETag"]
+    new = "velvet thunder orchard"
+    form = {"current": PASSWORD, "new": new, "repeat": new}
+    csrf = csrf_from(admin.get("/dashboard/account/password").text)
+    changed = admin.post("/dashboard/account/password", {**form, "csrf_token": csrf})
+    assert changed.status_code == 302
+    shown = admin.get("/dashboard", params=RANGE, headers={"If-None-Match": tag})
+    assert shown.status_code == 200
+    assert "Your password is changed" in shown.text
+    assert "ETag" not in shown.headers

@@ -1,7 +1,7 @@
 """How the overview loads in Chromium: plotly.js fetched once, run after the panels have been
 asked for; each chart drawn once, as soon as both plotly.js and its panel are there; on a
 reload the panels are revalidated (304) rather than sent again, and an event ingested in
-between shows at once."""
+between shows at once; with the report cache on, the page comes with its panels."""
 
 from browsing import (  # noqa: F401 - fixtures, requested by name
     browser_fixture,
@@ -26,6 +26,7 @@ PANELS = """performance.getEntriesByType('resource')
   .map((entry) => ({name: entry.name, sent: entry.transferSize, body: entry.encodedBodySize}))"""
 PLOTLY_FETCHES = """performance.getEntriesByType('resource')
   .filter((entry) => entry.name.includes('/plotly-analytics.min.js')).length"""
+PAGE_SENT = "performance.getEntriesByType('navigation')[0].transferSize"
 # When the panels' first request started, and when plotly.js had run.
 ORDER = """[Math.min(...performance.getEntriesByType('resource')
   .filter((entry) => new URL(entry.name).pathname.startsWith('/dashboard/panels/'))
@@ -131,3 +132,45 @@ def test_a_reload_revalidates_the_panels_and_shows_an_ingest_at_once(open_contex
     assert int(page.text_content(EVENTS).replace(",", "")) == events + 1
     [totals] = [e for e in page.evaluate(PANELS) if "/panels/totals" in e["name"]]
     assert totals["sent"] >= totals["body"] + HEADERS
+
+
+def test_with_the_figures_cached_the_page_comes_with_its_panels(open_context, site, monkeypatch):
+    monkeypatch.setitem(site.app.config, "REPORT_CACHE_SECONDS", 300)  # the tests' apps lack it
+    context, _ = open_context()
+    context.add_init_script(COUNT_DRAWS)
+    page = context.new_page()
+    sign_in(page, site)
+    assert opened(page)  # each panel asked for its own, and the cache keeps them
+    assert len(page.evaluate(PANELS)) == 10
+
+    page.reload()  # the page now holds every panel but the recent events, which it asks for
+    assert opened(page)
+    assert [entry["name"].split("?")[0] for entry in page.evaluate(PANELS)] == [
+        site.url + "/dashboard/panels/recent"
+    ]
+    assert page.evaluate("window.draws") == {"dau-chart": 1, "types-chart": 1}
+    events = int(page.text_content(EVENTS).replace(",", ""))
+
+    page.reload()  # nothing changed: the page is revalidated (304), its copy kept
+    assert opened(page)
+    assert page.evaluate(PAGE_SENT) == HEADERS
+    assert page.evaluate("window.draws") == {"dau-chart": 1, "types-chart": 1}
+
+    assert Client(site.url, make_token()).ingest([make_event()]).status_code == 200
+    page.reload()  # a new page, whose panels load the new figures
+    assert opened(page)
+    assert int(page.text_content(EVENTS).replace(",", "")) == events + 1
+
+
+def test_going_back_after_signing_out_shows_no_kept_copy(open_context, site):
+    """The overview is kept by the browser for revalidation: signing out clears that."""
+    context, _ = open_context()
+    page = context.new_page()
+    sign_in(page, site)
+    assert opened(page)
+    page.click("text=Sign out")
+    page.wait_for_url(site.url + "/dashboard/sign-in")
+    page.go_back()
+    page.wait_for_load_state()
+    assert page.url.startswith(site.url + "/dashboard/sign-in")
+    assert page.locator("#panels").count() == 0
