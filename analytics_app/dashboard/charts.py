@@ -89,7 +89,7 @@ def dau(series, previous=None):
                 line={"color": ACCENT, "width": 2, "dash": "dash"},
                 marker={"size": 6, "symbol": "circle-open"},
                 text=[""] * (len(joined) - 1) + ["so far"],
-                textposition="top center",
+                textposition="top left",  # the last point is at the chart's right edge
                 textfont={"color": ACCENT},
                 hovertemplate="%{x|%Y-%m-%d}<br><b>%{y:,}</b> active users so far<extra></extra>",
             )
@@ -120,6 +120,8 @@ def dau(series, previous=None):
                 "gridcolor": GRID,
                 "linecolor": GRID,
                 "fixedrange": True,
+                # On a phone the dates are tilted to fit: the margin grows to hold them.
+                "automargin": True,
             },
             yaxis=_count_axis(values),
             hovermode="x",

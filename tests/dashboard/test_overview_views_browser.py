@@ -129,6 +129,29 @@ def test_today_is_drawn_apart_and_the_tiles_show_the_last_complete_day(open_cont
     assert ticks and all(re.fullmatch(r"[\d,]+", tick) for tick in ticks), ticks
 
 
+# Every label of the DAU chart (the dates, the counts, "so far") shown with its box poking out
+# of the chart's, with the box. (Plotly hides a tick label that would cross the chart's edge.)
+LABELS_OUTSIDE = """() => {
+  const chart = document.getElementById('dau-chart').getBoundingClientRect();
+  return Array.from(document.querySelectorAll(
+    '#dau-chart .xtick text, #dau-chart .ytick text, #dau-chart .textpoint text'))
+    .map((label) => [label.textContent, label.getBoundingClientRect()])
+    .filter(([, box]) => box.width > 0)
+    .filter(([, box]) => box.left < chart.left || box.right > chart.right
+      || box.top < chart.top || box.bottom > chart.bottom)
+    .map(([text, box]) => [text, box.left, box.top, box.right, box.bottom]);
+}"""
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["laptop", "phone"])
+def test_the_dau_charts_labels_are_never_cut(open_context, site, viewport):
+    """On a phone the dates are tilted to fit, and "so far" ends at the last point."""
+    page = overview(open_context, site, viewport)
+    expect(page.locator("#dau-chart")).to_contain_text("so far")
+    assert page.locator("#dau-chart .xtick text").count() >= 3
+    assert page.evaluate(LABELS_OUTSIDE) == []
+
+
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_the_page_and_its_charts_follow_the_systems_colour_scheme(open_context, site, scheme):
     page = overview(open_context, site, color_scheme=scheme)
