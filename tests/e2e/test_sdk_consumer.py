@@ -102,7 +102,10 @@ class StaticSite:
         self._server.server_close()
 
 
-@pytest.fixture(scope="module")
+# The packages, the app and npm's cache are built once a session, not once a module: pytest
+# runs this module's tests in three groups (no database, then each backend's), and a module's
+# fixtures are built again for each group (17 s each).
+@pytest.fixture(scope="session")
 def npm_env(tmp_path_factory):
     """The environment npm runs in: a cache of this run's own, no prompts, no audit."""
     if shutil.which("npm") is None:
@@ -120,7 +123,7 @@ def npm_env(tmp_path_factory):
     }
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def tarballs(npm_env, tmp_path_factory):
     """``npm pack`` of each package (its ``prepack`` builds it), as a maintainer publishes."""
     destination = tmp_path_factory.mktemp("packs")
@@ -133,7 +136,7 @@ def tarballs(npm_env, tmp_path_factory):
     return packed
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def vite_app(tarballs, npm_env, tmp_path_factory):
     """A fresh Vite app with the fixture's page, the tarballs installed, reinstalled by npm ci."""
     parent = tmp_path_factory.mktemp("consumer")
