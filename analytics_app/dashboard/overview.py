@@ -54,10 +54,10 @@ def index():
     if not errors and not session.get("_flashes"):  # a message is shown once
         user = (g.user.email, g.user.is_admin)  # the page's header
         shown = revalidation.etag("page", partial, user, chosen.key(), query, chosen.today())
-        if unchanged := revalidation.not_modified(f"{shown}-{len(panels.FROM_CACHE)}"):
+        if unchanged := revalidation.not_modified(_holding(shown, panels.FROM_CACHE)):
             return _varied(unchanged)
     ready = {} if errors else _cached_panels(chosen, previous, query)
-    tag = shown and f"{shown}-{len(ready)}"
+    tag = shown and _holding(shown, ready)
     if tag and (unchanged := revalidation.not_modified(tag)):
         return _varied(unchanged)
     context = {
@@ -77,6 +77,11 @@ def index():
         response = make_response(render_template("overview.html", **context), status)
     response = _varied(response)
     return revalidation.revalidated(response, tag) if tag else response
+
+
+def _holding(shown, ready):
+    """The page's validator: that of what it shows, and how many panels it holds ready."""
+    return f"{shown}-{len(ready)}"
 
 
 def _varied(response):
@@ -102,11 +107,15 @@ def _cached_panels(chosen, previous, query):
             log.exception("the overview's %s panel failed from the cache", name)
             db.session.rollback()
             break
-        html = render_template(
-            "_panel.html", name=name, state="ready", selection=chosen, query=query, **context
-        )
-        ready[name] = Markup(html)
+        ready[name] = Markup(_ready_panel(name, chosen, query, context))
     return ready
+
+
+def _ready_panel(name, chosen, query, context):
+    """A panel's HTML with its figures, as its fragment and the page both carry it."""
+    return render_template(
+        "_panel.html", name=name, state="ready", selection=chosen, query=query, **context
+    )
 
 
 def _failed(name, chosen, query, status, message, headers=None):
@@ -152,9 +161,7 @@ def panel(name):
         log.exception("the overview's %s panel failed", name)
         db.session.rollback()
         return _failed(name, chosen, query, 500, BROKEN)
-    html = render_template(
-        "_panel.html", name=name, state="ready", selection=chosen, query=query, **context
-    )
+    html = _ready_panel(name, chosen, query, context)
     return revalidation.revalidated(make_response(html), tag)
 
 
